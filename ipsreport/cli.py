@@ -1,0 +1,83 @@
+"""Command-line entry point: ``ipsreport render | validate | synthesize``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Render and check the IPS trial report.")
+console = Console(stderr=True)
+
+FORMATS = ("html", "pdf", "docx")
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project-dir", "-C", help="Folder holding _quarto.yml.", file_okay=False, exists=True)
+]
+
+
+def _parse_formats(value: str) -> list[str]:
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise typer.BadParameter(f"formats must be a comma-separated subset of {', '.join(FORMATS)}; got {value!r}")
+    return formats
+
+
+@app.command()
+def render(
+    to: Annotated[str, typer.Option("--to", help="Comma-separated formats: html,pdf,docx.")] = "html,pdf,docx",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-execute every chapter.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="auto, quarto or builtin.")] = "auto",
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Render the book to _book/ (HTML pages, PDF, DOCX and results.json)."""
+    from ipsreport.data.validate import DataValidationError
+    from ipsreport.render import RenderError
+    from ipsreport.render.engine import print_summary, render_book
+
+    if engine not in ("auto", "quarto", "builtin"):
+        raise typer.BadParameter("--engine must be auto, quarto or builtin")
+    try:
+        summary = render_book(
+            project_dir.resolve(), formats=_parse_formats(to), use_cache=not no_cache, engine=engine, console=console
+        )
+    except DataValidationError as err:
+        console.print(f"[bold red]The data did not validate; _book/ was left as it was.[/]\n{err}", highlight=False)
+        raise typer.Exit(2) from None
+    except RenderError as err:
+        console.print(f"[bold red]Render failed; _book/ was left as it was.[/]\n{err}", highlight=False)
+        raise typer.Exit(1) from None
+    print_summary(summary, console)
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+) -> None:
+    """Check every data file against the data dictionary; report all problems at once (exit code 2)."""
+    from ipsreport.data.validate import format_problems, validate_data_dir
+
+    problems = validate_data_dir(data_dir)
+    if problems:
+        console.print(format_problems(problems), highlight=False, markup=False)
+        console.print(f"[bold red]{len(problems)} problem(s) found.[/]")
+        raise typer.Exit(2)
+    console.print(f"[green]All data files in {data_dir} are valid.[/]")
+
+
+@app.command()
+def synthesize(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+) -> None:
+    """Regenerate the reconstructed (synthetic) data from the published targets in data/published/."""
+    from ipsreport.synth import synthesize_all
+
+    for path in synthesize_all(data_dir):
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,624 @@
+"""Validation of ``data/`` against the data dictionary, reporting every problem at once with its file, line
+and column.
+
+Files are read as text first, so a problem can quote the cell exactly as written and name its line (header =
+line 1, so data row *i*, counted from 0, is line *i* + 2). Each cell is then parsed to its dictionary type,
+the typed frame is checked by the pandera schema (``lazy=True``, failures translated back to lines), and
+rules spanning rows or files are checked in plain pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.errors as pe
+import yaml
+
+from ipsreport.data.dictionary import DATASETS, Column, DataFile, Dataset, dataset
+from ipsreport.data.schemas import UNIQUE_KEY_CHECK, file_schema
+
+__all__ = [
+    "Problem",
+    "DataValidationError",
+    "format_problem",
+    "format_problems",
+    "validate_data_dir",
+    "validate_dataset",
+    "validate_project_data",
+    "default_data_dir",
+]
+
+MAX_SHOWN = 200
+_MAX_VALUE_CHARS = 60
+_HSCL_TOLERANCE = 1e-3
+
+
+def default_data_dir() -> Path:
+    """The project's ``data/`` folder."""
+    return Path(__file__).resolve().parents[2] / "data"
+
+
+# -- problems --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violation of the data contract.
+
+    ``file`` is shown relative to the project (``data/ips-pain/participants.csv``); ``line`` is the 1-based
+    line of the file (header = 1), None for a problem of the whole file; ``column`` is the column (or the
+    ``dataset.yaml`` key); ``value`` is the cell as written (None when there is none to show); ``rule`` says
+    what is wrong, in words.
+    """
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        return format_problem(self)
+
+
+def format_problem(p: Problem) -> str:
+    """``data/ips-pain/participants.csv, line 14, column arm: value 'IPSX' is not one of IPS, TAU``."""
+    where = [p.file]
+    if p.line is not None:
+        where.append(f"line {p.line}")
+    if p.column is not None:
+        where.append(f"{'key' if p.file.endswith('.yaml') else 'column'} {p.column}")
+    what = p.rule if p.value is None else f"value {p.value!r} {p.rule}"
+    return f"{', '.join(where)}: {what}"
+
+
+def format_problems(problems: Sequence[Problem], limit: int = MAX_SHOWN) -> str:
+    """One line per problem, the first ``limit`` of them, then how many more were left out."""
+    lines = [format_problem(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… and {len(problems) - limit} more problems ({len(problems)} in all)")
+    return "\n".join(lines)
+
+
+class DataValidationError(Exception):
+    """The data do not meet the contract; ``.problems`` lists every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        return f"{n} data problem{'s' if n != 1 else ''}:\n{format_problems(self.problems)}"
+
+
+def _shown(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckedDataset:
+    """What validation learnt about one dataset: typed frames indexed by line number, and the facts."""
+
+    dataset: Dataset
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)
+    facts: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem]) -> pd.DataFrame | None:
+    """The known columns as text (empty string = missing), indexed by line number; None when unreadable."""
+    if not path.is_file():
+        out.append(Problem(label, None, None, None, "file is missing"))
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        out.append(Problem(label, None, None, None, f"is not UTF-8 text (bad byte at offset {err.start})"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    previous_end = 0
+    try:
+        for record in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if header is None:
+                header = record
+                header_line = start
+                continue
+            if not record:  # a blank line
+                continue
+            if len(record) != len(header):
+                out.append(Problem(label, start, None, None, f"has {len(record)} fields, the header has {len(header)}"))
+                continue
+            rows.append(record)
+            lines.append(start)
+    except csv.Error as err:
+        out.append(Problem(label, reader.line_num, None, None, f"is not valid CSV ({err})"))
+        return None
+    if not header:
+        out.append(Problem(label, 1, None, None, "file is empty (no header row)"))
+        return None
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in seen:
+            out.append(Problem(label, header_line, name, None, "appears twice in the header"))
+            continue
+        seen[name] = i
+        if name not in f.column_names:
+            out.append(Problem(label, header_line, name, None, "is not a column of this file"))
+    for name in f.column_names:
+        if name not in seen:
+            out.append(Problem(label, header_line, name, None, "column is missing"))
+    data = {name: [r[seen[name]] for r in rows] for name in f.column_names if name in seen}
+    return pd.DataFrame(data, index=pd.Index(lines, name="line", dtype="int64"), dtype=object)
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARSE_RULE = {
+    "integer": "is not a whole number",
+    "binary": "is not 0 or 1",
+    "number": "is not a number",
+    "date": "is not a date (YYYY-MM-DD)",
+}
+
+
+def _parse_cell(kind: str, text: str) -> Any:
+    """The typed value of a non-empty cell, or raises ValueError."""
+    if kind in ("integer", "binary"):
+        if not _INT.match(text):
+            raise ValueError
+        return int(text)
+    if kind == "number":
+        if not _FLOAT.match(text):
+            raise ValueError
+        return float(text)
+    if kind == "date":
+        if not _DATE.match(text):
+            raise ValueError
+        return pd.Timestamp(dt.date.fromisoformat(text))
+    return text
+
+
+def _parse_column(c: Column, raw: pd.Series, label: str, out: list[Problem], bad: set[tuple[int, str]]) -> pd.Series:
+    values: list[Any] = []
+    for line, text in raw.items():
+        if text == "":
+            values.append(None)
+            continue
+        try:
+            values.append(_parse_cell(c.kind, text))
+        except ValueError:
+            out.append(Problem(label, int(line), c.name, _shown(text), _PARSE_RULE[c.kind]))
+            bad.add((int(line), c.name))
+            values.append(None)
+    if c.kind == "date":
+        return pd.Series(pd.to_datetime(values), index=raw.index, name=c.name).astype(c.dtype)
+    if c.kind == "number":
+        return pd.Series([float("nan") if v is None else v for v in values], index=raw.index, name=c.name, dtype=c.dtype)
+    return pd.Series(values, index=raw.index, name=c.name, dtype=c.dtype)
+
+
+def parse_file(f: DataFile, raw: pd.DataFrame, label: str, out: list[Problem]) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+    """Typed frame of the raw text (unparseable cells become missing and are reported), and the bad cells."""
+    bad: set[tuple[int, str]] = set()
+    columns = {name: _parse_column(f.column(name), raw[name], label, out, bad) for name in raw.columns}
+    typed = pd.DataFrame(columns, index=raw.index)
+    return typed, bad
+
+
+def _schema_problems(
+    f: DataFile, typed: pd.DataFrame, raw: pd.DataFrame, label: str, bad: set[tuple[int, str]]
+) -> list[Problem]:
+    schema = file_schema(f, tuple(typed.columns))
+    try:
+        schema.validate(typed, lazy=True)
+        return []
+    except pe.SchemaErrors as err:
+        cases = err.failure_cases
+    out: list[Problem] = []
+    duplicated_lines: set[int] = set()
+    for case in cases.itertuples(index=False):
+        line = None if pd.isna(case.index) else int(case.index)
+        if case.check == UNIQUE_KEY_CHECK:
+            if line is not None:
+                duplicated_lines.add(line)
+            continue
+        column = None if case.column is None or pd.isna(case.column) else str(case.column)
+        if line is not None and column is not None and (line, column) in bad:
+            continue  # already reported as unparseable
+        if case.check == "not_nullable":
+            out.append(Problem(label, line, column, None, "is empty, but a value is required"))
+        elif line is not None and column in raw.columns:
+            out.append(Problem(label, line, column, _shown(raw.at[line, column]), str(case.check)))
+        else:  # schema-level failures should not occur after parsing; report them plainly if they do
+            out.append(Problem(label, line, column, _shown(case.failure_case), str(case.check)))
+    if duplicated_lines:
+        out.extend(_duplicate_problems(f, typed.loc[sorted(duplicated_lines)], raw, label))
+    return out
+
+
+def _duplicate_problems(f: DataFile, rows: pd.DataFrame, raw: pd.DataFrame, label: str) -> list[Problem]:
+    """Each repeat of a key, pointing at the line where the key first appears."""
+    first: dict[tuple, int] = {}
+    out = []
+    for line, key in zip(rows.index, rows[list(f.key)].itertuples(index=False, name=None)):
+        if key not in first:
+            first[key] = int(line)
+            continue
+        shown = ", ".join(raw.at[line, k] for k in f.key)
+        out.append(Problem(label, int(line), ", ".join(f.key), shown, f"repeats the key of line {first[key]}"))
+    return out
+
+
+def _sort_problem(f: DataFile, typed: pd.DataFrame, raw: pd.DataFrame, label: str) -> list[Problem]:
+    """The first row out of key order (one problem per file)."""
+    if not all(k in typed.columns for k in f.key):
+        return []
+    keys = typed[list(f.key)].dropna()
+    previous = None
+    for line, key in zip(keys.index, keys.itertuples(index=False, name=None)):
+        if previous is not None and key < previous:
+            return [
+                Problem(
+                    label, int(line), f.key[0], _shown(raw.at[line, f.key[0]]),
+                    f"is out of order: rows must be sorted by {', '.join(f.key)}",
+                )
+            ]
+        previous = key
+    return []
+
+
+# -- dataset.yaml ----------------------------------------------------------------------------------------
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+
+
+def _check_facts(path: Path, label: str, ds: Dataset, out: list[Problem]) -> dict[str, Any] | None:
+    if not path.is_file():
+        out.append(Problem(label, None, None, None, "file is missing"))
+        return None
+    text = path.read_text(encoding="utf-8")
+    try:
+        facts = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        out.append(Problem(label, None if mark is None else mark.line + 1, None, None, "is not valid YAML"))
+        return None
+    if not isinstance(facts, dict):
+        out.append(Problem(label, None, None, None, "is not a mapping of keys to values"))
+        return None
+    lines = _key_lines(text)
+    known = {fact.name: fact for fact in ds.facts}
+    ok = True
+    for name in facts:
+        if name not in known:
+            out.append(
+                Problem(label, lines.get(str(name)), str(name), None, f"is not a known key (known: {', '.join(known)})")
+            )
+    for fact in ds.facts:
+        if fact.name not in facts:
+            if fact.required:
+                out.append(Problem(label, None, fact.name, None, "is missing"))
+                ok = False
+            continue
+        value = facts[fact.name]
+        if fact.type == "bool" and not isinstance(value, bool):
+            out.append(Problem(label, lines.get(fact.name), fact.name, _shown(value), "is not true or false"))
+            ok = False
+        elif fact.type == "str" and not (isinstance(value, str) and value.strip()):
+            out.append(Problem(label, lines.get(fact.name), fact.name, _shown(value), "is not a non-empty text"))
+            ok = False
+    return facts if ok else None
+
+
+# -- rules across rows and files -------------------------------------------------------------------------
+
+
+def _eq(value: Any, target: Any) -> bool:
+    """``value == target`` that is False, not an error, for a missing value."""
+    return not pd.isna(value) and value == target
+
+
+def _has(frames: dict[str, pd.DataFrame], name: str, *columns: str) -> bool:
+    return name in frames and all(c in frames[name].columns for c in columns)
+
+
+def _id_lookup(frame: pd.DataFrame, column: str) -> dict[str, pd.Series]:
+    """Row of each ID (first occurrence), keyed by ID."""
+    out: dict[str, pd.Series] = {}
+    for line, row in frame.iterrows():
+        pid = row[column]
+        if not pd.isna(pid) and pid not in out:
+            out[pid] = row
+    return out
+
+
+def _missing_rows(
+    frames: dict[str, pd.DataFrame], name: str, label: str, ids: Iterable[str], months: Sequence[int] | None
+) -> list[Problem]:
+    """Problems for expected (participant, month) rows that a long file lacks."""
+    if not _has(frames, name, "participant_id", *(["month"] if months else [])):
+        return []
+    frame = frames[name]
+    out = []
+    if months:
+        present = set(zip(frame["participant_id"], frame["month"]))
+        for pid in ids:
+            for m in months:
+                if (pid, m) not in present:
+                    out.append(Problem(label, None, "participant_id", pid, f"has no row for month {m}"))
+    else:
+        present_ids = set(frame["participant_id"].dropna())
+        for pid in ids:
+            if pid not in present_ids:
+                out.append(Problem(label, None, "participant_id", pid, "has no row"))
+    return out
+
+
+def _ips_pain_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    out: list[Problem] = []
+    participants = frames.get("participants.csv")
+    people: dict[str, pd.Series] = {}
+    if participants is not None and "participant_id" in participants.columns:
+        people = _id_lookup(participants, "participant_id")
+
+    # Characteristics may be missing only for withdrawn participants.
+    if _has(frames, "participants.csv", "withdrawn"):
+        f = dataset("ips-pain").file("participants.csv")
+        for c in f.columns:
+            if c.missing != "if withdrawn" or c.name not in participants.columns:
+                continue
+            rows = participants[(participants["withdrawn"] == 0).fillna(False) & participants[c.name].isna()]
+            for line in rows.index:
+                if raw["participants.csv"].at[line, c.name] == "":
+                    out.append(
+                        Problem(labels["participants.csv"], int(line), c.name, None,
+                                "is empty, but a value is required for a participant who did not withdraw")
+                    )
+
+    # Follow-up rows belong to analysed participants only.
+    follow_up = ("questionnaires.csv", "employment.csv", "work_12m.csv", "jobs.csv")
+    if people and _has(frames, "participants.csv", "withdrawn"):
+        for name in follow_up:
+            if not _has(frames, name, "participant_id"):
+                continue
+            for line, pid in frames[name]["participant_id"].items():
+                if pd.isna(pid):
+                    continue
+                if pid not in people:
+                    out.append(Problem(labels[name], int(line), "participant_id", pid, "is not in participants.csv"))
+                elif _eq(people[pid]["withdrawn"], 1):
+                    out.append(
+                        Problem(labels[name], int(line), "participant_id", pid,
+                                "is a withdrawn participant (withdrawn participants have no follow-up rows)")
+                    )
+        analysed = [pid for pid, row in people.items() if _eq(row["withdrawn"], 0)]
+        out += _missing_rows(frames, "questionnaires.csv", labels["questionnaires.csv"], analysed, (0, 6, 12))
+        out += _missing_rows(frames, "employment.csv", labels["employment.csv"], analysed, (6, 12, 24))
+        out += _missing_rows(frames, "work_12m.csv", labels["work_12m.csv"], analysed, None)
+
+    # hscl is the mean of all 25 items.
+    if _has(frames, "questionnaires.csv", "hscl", "hscl_anxiety", "hscl_depression"):
+        q = frames["questionnaires.csv"]
+        expected = (10 * q["hscl_anxiety"] + 15 * q["hscl_depression"]) / 25
+        off = (q["hscl"] - expected).abs() > _HSCL_TOLERANCE
+        for line in q.index[off.fillna(False)]:
+            out.append(
+                Problem(labels["questionnaires.csv"], int(line), "hscl", raw["questionnaires.csv"].at[line, "hscl"],
+                        f"differs from (10 × hscl_anxiety + 15 × hscl_depression) / 25 = {expected[line]:.4f}")
+            )
+
+    # Employment since baseline is cumulative: once 1, never 0 at a later month.
+    if _has(frames, "employment.csv", "participant_id", "month", "employed"):
+        e = frames["employment.csv"].dropna(subset=["participant_id", "month"])
+        for pid, rows in e.sort_values(["participant_id", "month"], kind="stable").groupby("participant_id", sort=False):
+            first_employed = None
+            for line, row in rows.iterrows():
+                if _eq(row["employed"], 1) and first_employed is None:
+                    first_employed = row["month"]
+                elif _eq(row["employed"], 0) and first_employed is not None and row["month"] > first_employed:
+                    out.append(
+                        Problem(labels["employment.csv"], int(line), "employed", "0",
+                                f"is 0 after employed = 1 at month {first_employed} (employment is cumulative)")
+                    )
+
+    # Jobs: IPS participants only, numbered 1, 2, … without gaps.
+    if _has(frames, "jobs.csv", "participant_id"):
+        jobs = frames["jobs.csv"]
+        if people and _has(frames, "participants.csv", "arm"):
+            for line, pid in jobs["participant_id"].items():
+                if pid in people and _eq(people[pid]["arm"], "TAU"):
+                    out.append(Problem(labels["jobs.csv"], int(line), "participant_id", pid, "is not in the IPS arm"))
+        if "job_number" in jobs.columns:
+            for pid, rows in jobs.dropna(subset=["participant_id", "job_number"]).groupby("participant_id", sort=False):
+                numbers = rows["job_number"].sort_values(kind="stable")
+                if numbers.duplicated().any():
+                    continue  # reported as a repeated key
+                for expected_number, (line, number) in enumerate(numbers.items(), start=1):
+                    if number != expected_number:
+                        out.append(
+                            Problem(labels["jobs.csv"], int(line), "job_number", str(number),
+                                    f"leaves a gap: the jobs of {pid} must be numbered 1, 2, … (expected {expected_number})")
+                        )
+                        break
+
+    # work_12m.job_sector is the sector of the first job, for IPS participants with a job.
+    if _has(frames, "work_12m.csv", "participant_id", "job_sector"):
+        w = frames["work_12m.csv"]
+        first_jobs: dict[str, str] = {}
+        any_jobs: set[str] = set()
+        if _has(frames, "jobs.csv", "participant_id", "job_number", "job_sector"):
+            j = frames["jobs.csv"]
+            any_jobs = set(j["participant_id"].dropna())
+            for pid, number, sector in zip(j["participant_id"], j["job_number"], j["job_sector"]):
+                if _eq(number, 1) and not pd.isna(sector):
+                    first_jobs.setdefault(pid, sector)
+        for line, row in w.iterrows():
+            pid, sector = row["participant_id"], row["job_sector"]
+            if pd.isna(sector) or pd.isna(pid):
+                continue
+            if pid in people and _has(frames, "participants.csv", "arm") and _eq(people[pid]["arm"], "TAU"):
+                out.append(
+                    Problem(labels["work_12m.csv"], int(line), "job_sector", sector,
+                            "is given for a TAU participant (only for IPS participants with a job)")
+                )
+            elif "jobs.csv" in frames and pid not in any_jobs:
+                out.append(
+                    Problem(labels["work_12m.csv"], int(line), "job_sector", sector,
+                            "is given, but jobs.csv lists no job for this participant")
+                )
+            elif pid in first_jobs and first_jobs[pid] != sector:
+                out.append(
+                    Problem(labels["work_12m.csv"], int(line), "job_sector", sector,
+                            f"differs from job 1 of this participant in jobs.csv ('{first_jobs[pid]}')")
+                )
+    return out
+
+
+def _instep_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    out: list[Problem] = []
+    people: dict[str, pd.Series] = {}
+    if _has(frames, "participants.csv", "participant_id"):
+        people = _id_lookup(frames["participants.csv"], "participant_id")
+    label = labels["recruitment.csv"]
+
+    if _has(frames, "recruitment.csv", "outcome"):
+        r = frames["recruitment.csv"]
+        recruited_on_line: dict[str, int] = {}
+        for line, row in r.iterrows():
+            outcome = row["outcome"]
+            if pd.isna(outcome):
+                continue
+            if "ineligible_reason" in r.columns and not pd.isna(row["ineligible_reason"]) and outcome != "enquired_ineligible":
+                out.append(
+                    Problem(label, int(line), "ineligible_reason", row["ineligible_reason"],
+                            f"is given, but outcome is {outcome} (only for enquired_ineligible)")
+                )
+            if "method" in r.columns and row["method"] == "poster" and outcome == "no_reply":
+                out.append(
+                    Problem(label, int(line), "outcome", outcome,
+                            "is not possible for method poster (only people who enquired have rows)")
+                )
+            if "participant_id" not in r.columns:
+                continue
+            pid = row["participant_id"]
+            if outcome == "recruited" and pd.isna(pid) and raw["recruitment.csv"].at[line, "participant_id"] == "":
+                out.append(Problem(label, int(line), "participant_id", None, "is empty, but outcome is recruited"))
+            if pd.isna(pid):
+                continue
+            if outcome != "recruited":
+                out.append(
+                    Problem(label, int(line), "participant_id", pid, f"is given, but outcome is {outcome} (only for recruited)")
+                )
+                continue
+            if pid in recruited_on_line:
+                out.append(
+                    Problem(label, int(line), "participant_id", pid, f"is recruited twice (also on line {recruited_on_line[pid]})")
+                )
+                continue
+            recruited_on_line[pid] = int(line)
+            if people:
+                if pid not in people:
+                    out.append(Problem(label, int(line), "participant_id", pid, "is not in participants.csv"))
+                elif (
+                    "setting" in r.columns
+                    and "setting" in people[pid].index
+                    and not pd.isna(row["setting"])
+                    and not pd.isna(people[pid]["setting"])
+                    and row["setting"] != people[pid]["setting"]
+                ):
+                    out.append(
+                        Problem(label, int(line), "setting", row["setting"],
+                                f"differs from the setting of {pid} in participants.csv ({people[pid]['setting']})")
+                    )
+        if "participant_id" in r.columns:
+            p = frames["participants.csv"] if _has(frames, "participants.csv", "participant_id") else None
+            if p is not None:
+                for line, pid in p["participant_id"].items():
+                    if not pd.isna(pid) and pid not in recruited_on_line:
+                        out.append(
+                            Problem(labels["participants.csv"], int(line), "participant_id", pid,
+                                    "has no recruited row in recruitment.csv")
+                        )
+
+    if people and _has(frames, "followup.csv", "participant_id"):
+        for line, pid in frames["followup.csv"]["participant_id"].items():
+            if not pd.isna(pid) and pid not in people:
+                out.append(Problem(labels["followup.csv"], int(line), "participant_id", pid, "is not in participants.csv"))
+        out += _missing_rows(frames, "followup.csv", labels["followup.csv"], list(people), (3, 6, 12))
+    return out
+
+
+_RULES = {"ips-pain": _ips_pain_rules, "instep": _instep_rules}
+
+
+# -- entry points ----------------------------------------------------------------------------------------
+
+
+def check_dataset(data_dir: str | Path, name: str) -> CheckedDataset:
+    """Read and check one dataset folder; the typed frames are indexed by line number."""
+    data_dir = Path(data_dir)
+    ds = dataset(name)
+    prefix = f"{data_dir.resolve().name}/{ds.name}"
+    result = CheckedDataset(ds)
+    result.facts = _check_facts(data_dir / ds.name / "dataset.yaml", f"{prefix}/dataset.yaml", ds, result.problems)
+    labels = {f.name: f"{prefix}/{f.name}" for f in ds.files}
+    for f in ds.files:
+        found: list[Problem] = []
+        raw = _read_raw(data_dir / ds.name / f.name, labels[f.name], f, found)
+        if raw is not None:
+            typed, bad = parse_file(f, raw, labels[f.name], found)
+            found += _schema_problems(f, typed, raw, labels[f.name], bad)
+            found += _sort_problem(f, typed, raw, labels[f.name])
+            result.frames[f.name] = typed
+            result.raw[f.name] = raw
+        result.problems += found
+    result.problems += _RULES[ds.name](result.frames, result.raw, labels)
+    order = {labels[f.name]: i for i, f in enumerate(ds.files, start=1)} | {f"{prefix}/dataset.yaml": 0}
+    result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
+    return result
+
+
+def validate_dataset(data_dir: str | Path | None, name: str) -> list[Problem]:
+    """Every problem of one dataset folder (``ips-pain`` or ``instep``) of ``data_dir``."""
+    return check_dataset(default_data_dir() if data_dir is None else data_dir, name).problems
+
+
+def validate_data_dir(data_dir: str | Path | None = None) -> list[Problem]:
+    """Every problem of every file of ``data_dir`` (default: the project's ``data/``), never only the first."""
+    return [p for d in DATASETS for p in validate_dataset(data_dir, d.name)]
+
+
+def validate_project_data(project_dir: str | Path) -> None:
+    """Raise :class:`DataValidationError` listing every problem of ``project_dir/data``; return if clean."""
+    problems = validate_data_dir(Path(project_dir) / "data")
+    if problems:
+        raise DataValidationError(problems)

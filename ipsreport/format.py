@@ -1,0 +1,87 @@
+"""Number formatting for tables and prose: the one place where values are rounded for display."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "round_half_up",
+    "fmt_num",
+    "fmt_int",
+    "fmt_pct",
+    "fmt_p",
+    "fmt_n_pct",
+    "fmt_mean_sd",
+    "fmt_ci",
+    "fmt_est_ci",
+    "is_missing",
+]
+
+DASH = "\u2013"  # en dash for ranges
+MINUS = "\u2212"  # typographic minus
+
+
+def is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def round_half_up(value: float, decimals: int) -> Decimal:
+    """Round like the papers' software and most readers do (2.345 → 2.35), not to even.
+
+    The decimal string of the float (its shortest repr) is rounded, so 0.125 → 0.13.
+    """
+    quantum = Decimal(1).scaleb(-decimals)
+    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def fmt_num(value, decimals: int = 2) -> str:
+    """A number at fixed decimals with a typographic minus; '–' for a missing value."""
+    if is_missing(value):
+        return DASH
+    text = f"{round_half_up(value, decimals):f}"
+    if text.startswith("-"):
+        text = text[1:] if set(text[1:]) <= set("0.") else MINUS + text[1:]
+    return text
+
+
+def fmt_int(value) -> str:
+    return DASH if is_missing(value) else f"{int(round(value)):d}"
+
+
+def fmt_pct(value, decimals: int = 1) -> str:
+    """A percentage (already 0–100) without the % sign."""
+    return fmt_num(value, decimals)
+
+
+def fmt_p(p, decimals: int = 3) -> str:
+    """P values as journals print them: three decimals, '<0.001' below that."""
+    if is_missing(p):
+        return DASH
+    floor = 10.0**-decimals
+    if p < floor:
+        return f"<{floor:.{decimals}f}"
+    return fmt_num(p, decimals)
+
+
+def fmt_n_pct(count, percent, decimals: int = 1) -> str:
+    if is_missing(count):
+        return DASH
+    return f"{fmt_int(count)} ({fmt_pct(percent, decimals)})"
+
+
+def fmt_mean_sd(mean, sd, decimals: int = 2) -> str:
+    if is_missing(mean):
+        return DASH
+    return f"{fmt_num(mean, decimals)} ({fmt_num(sd, decimals)})"
+
+
+def fmt_ci(low, high, decimals: int = 2) -> str:
+    return f"{fmt_num(low, decimals)}{DASH}{fmt_num(high, decimals)}"
+
+
+def fmt_est_ci(estimate, low, high, decimals: int = 2) -> str:
+    """'1.76 (0.56–5.56)'."""
+    if is_missing(estimate):
+        return DASH
+    return f"{fmt_num(estimate, decimals)} ({fmt_ci(low, high, decimals)})"

@@ -1,0 +1,281 @@
+"""Execute one chapter in its own Jupyter kernel and turn its outputs into pandoc markdown.
+
+The result is the chapter's *intermediate markdown*: prose with inline values filled in, cell outputs as markdown
+(raw HTML for tables, image links for figures) and floats wrapped in ``.ipsr-float`` divs that the cross-reference
+step numbers later (numbers depend on the book's chapter order, so they are not baked in here and the markdown
+can be cached per chapter).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from . import RenderError
+from .project import Book, Chapter
+from .qmd import Cell, Document, InlineExpr, Markdown
+
+__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS"]
+
+INLINE_MIME = "text/x-ipsreport-inline"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+# Every kernel start is counted so that tests (and the summary) can prove a cached render starts none.
+KERNEL_STARTS = 0
+_lock = threading.Lock()
+
+
+@dataclass
+class ChapterOutput:
+    """What a chapter produced: its intermediate markdown, figure files and registered results."""
+
+    markdown: str
+    figures: dict[str, bytes] = field(default_factory=dict)  # file name under figures/ -> PNG bytes
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _fence(content: str, char: str = "`") -> str:
+    longest = max((len(m) for m in re.findall(re.escape(char) + "+", content)), default=0)
+    return char * max(3, longest + 1)
+
+
+def _code_block(content: str, classes: str) -> str:
+    f = _fence(content)
+    return f"{f} {{{classes}}}\n{content.rstrip(chr(10))}\n{f}\n"
+
+
+def _raw_html(content: str) -> str:
+    f = _fence(content)
+    return f"{f}{{=html}}\n{content.strip()}\n{f}\n"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return 0, 0
+    return struct.unpack(">II", data[16:24])
+
+
+def _options(book: Book, doc: Document, cell: Cell) -> dict[str, Any]:
+    chapter_execute = doc.front_matter.get("execute") or {}
+    return {**book.execute, **chapter_execute, **cell.options}
+
+
+def _setup_code(book: Book) -> str:
+    return (
+        "import matplotlib as _ipsr_mpl\n"
+        f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
+        f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
+        "def _ipsr_inline(value):\n"
+        "    from IPython.display import display\n"
+        f"    display({{{INLINE_MIME!r}: str(value)}}, raw=True)\n"
+    )
+
+
+def _kernel_spec(work: Path, slug: str, env: dict[str, str]) -> Path:
+    """A private kernelspec pointing at this interpreter, so no global 'python3' kernelspec is needed."""
+    kdir = work / "kernels" / slug
+    kdir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"ipsreport {slug}",
+        "language": "python",
+        "env": env,
+    }
+    (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return kdir.parent
+
+
+def _build_notebook(book: Book, doc: Document) -> tuple[nbformat.NotebookNode, list[dict[str, Any]]]:
+    """One notebook cell per qmd cell and per inline expression, in document order; ``roles`` maps them back."""
+    nb = nbformat.v4.new_notebook()
+    roles: list[dict[str, Any]] = []
+
+    def add(source: str, role: dict[str, Any]) -> None:
+        nb.cells.append(nbformat.v4.new_code_cell(source))
+        roles.append(role)
+
+    add(_setup_code(book), {"kind": "setup"})
+    for block in doc.blocks:
+        if isinstance(block, Cell):
+            opts = _options(book, doc, block)
+            w, h = opts.get("fig-width", book.fig_width), opts.get("fig-height", book.fig_height)
+            add(f"_ipsr_mpl.rcParams['figure.figsize'] = ({float(w)}, {float(h)})", {"kind": "setup"})
+            add(block.source, {"kind": "cell", "cell": block})
+        else:
+            for part in block.parts:
+                if isinstance(part, InlineExpr):
+                    add(f"_ipsr_inline({part.expr})", {"kind": "inline", "expr": part})
+    return nb, roles
+
+
+def _describe(doc: Document, role: dict[str, Any]) -> str:
+    if role["kind"] == "cell":
+        cell: Cell = role["cell"]
+        where = f"cell '{cell.label}'" if cell.label else "cell"
+        return f"{doc.path}:{cell.line}: {where}"
+    if role["kind"] == "inline":
+        expr: InlineExpr = role["expr"]
+        return f"{doc.path}:{expr.line}: inline expression `{expr.expr}`"
+    return f"{doc.path}: engine setup code"
+
+
+def _error_line(output: dict[str, Any]) -> str:
+    ename, evalue = output.get("ename", "Error"), strip_ansi(str(output.get("evalue", "")))
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    global KERNEL_STARTS
+    results_file = work / "results" / f"{chapter.slug}.json"
+    env = {
+        "IPSREPORT_RESULTS_FILE": str(results_file),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    kdirs = _kernel_spec(work, chapter.slug, env)
+    # IPC transport: no TCP ports and no "running over TCP without encryption" warning on every kernel.
+    km = KernelManager(
+        kernel_name=chapter.slug,
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kdirs)]),
+        transport="ipc",
+        ip=str(work / "kernels" / chapter.slug / "ipc"),
+    )
+    client = NotebookClient(
+        nb, km=km, timeout=None, allow_errors=False, record_timing=False,
+        resources={"metadata": {"path": str(book.root)}},
+    )
+    with _lock:
+        KERNEL_STARTS += 1
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        for cell, role in zip(nb.cells, roles):
+            errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if errs:
+                raise RenderError(f"{_describe(doc, role)} failed:\n  {_error_line(errs[-1])}") from None
+        raise RenderError(f"{doc.path}: execution failed: {strip_ansi(str(e)).strip().splitlines()[-1]}") from None
+    except DeadKernelError as e:
+        raise RenderError(f"{doc.path}: the kernel died while executing the chapter ({e})") from None
+
+
+def _output_markdown(
+    outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int
+) -> list[str]:
+    pieces: list[str] = []
+    asis = opts.get("output") == "asis"
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream":
+            text = out.get("text", "")
+            if out.get("name") == "stderr":
+                if opts.get("warning", True) and opts.get("message", True) and text.strip():
+                    pieces.append(_code_block(strip_ansi(text), ".cell-output-stderr"))
+            elif asis:
+                pieces.append(text)
+            elif text.strip():
+                pieces.append(_code_block(text, ".cell-output"))
+            continue
+        if kind not in {"display_data", "execute_result"}:
+            continue
+        data = out.get("data", {})
+        if "text/markdown" in data:
+            pieces.append(data["text/markdown"].strip() + "\n")
+        elif "image/png" in data:
+            raw = base64.b64decode(data["image/png"])
+            name = f"{chapter.slug}-{len(figures) + 1}.png"
+            figures[name] = raw
+            width_px, _ = _png_size(raw)
+            width = f"{{width={width_px / dpi:.2f}in}}" if width_px else ""
+            pieces.append(f"![](figures/{name}){width}\n")
+        elif "text/html" in data:
+            html = data["text/html"]
+            pieces.append(html + "\n" if asis else _raw_html(html))
+        elif "text/plain" in data:
+            text = data["text/plain"]
+            pieces.append(text + "\n" if asis else _code_block(text, ".cell-output"))
+    return pieces
+
+
+def _float_kind(opts: dict[str, Any]) -> str | None:
+    label = str(opts.get("label") or "")
+    if label.startswith("tbl-") or "tbl-cap" in opts:
+        return "tbl"
+    if label.startswith("fig-") or "fig-cap" in opts:
+        return "fig"
+    return None
+
+
+def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[str, bytes], dpi: int) -> str:
+    if opts.get("include", True) is False:
+        return ""
+    pieces: list[str] = []
+    if opts.get("echo", False):
+        pieces.append(_code_block(cell.source, ".python .cell-code"))
+    body: list[str] = []
+    if opts.get("output", True) is not False:
+        body = _output_markdown(nb_cell.get("outputs", []), opts, chapter, figures, dpi)
+    kind = _float_kind(opts)
+    if kind and body:
+        label = str(opts.get("label") or "")
+        ident = f"#{label} " if label.startswith(kind + "-") else ""
+        caption = str(opts.get(f"{kind}-cap") or "").strip()
+        cap = f"::: {{.ipsr-caption}}\n{caption}\n:::\n" if caption else ""
+        pieces.append(f"::::: {{{ident}.ipsr-float .ipsr-{kind}}}\n{cap}\n" + "\n".join(body) + "\n:::::\n")
+    else:
+        pieces.extend(body)
+    return "\n" + "\n".join(pieces) + "\n" if pieces else "\n"
+
+
+def _title_heading(doc: Document) -> str:
+    title = doc.front_matter.get("title")
+    return f"# {title}\n\n" if title else ""
+
+
+def static_chapter(book: Book, chapter: Chapter, doc: Document) -> ChapterOutput:
+    """A chapter without code: its markdown as is, no kernel."""
+    text = "".join(p for b in doc.blocks if isinstance(b, Markdown) for p in b.parts)  # type: ignore[misc]
+    return ChapterOutput(_title_heading(doc) + text)
+
+
+def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> ChapterOutput:
+    """Run the chapter's cells and inline expressions in a fresh kernel; return its intermediate markdown."""
+    if not doc.needs_kernel:
+        return static_chapter(book, chapter, doc)
+    nb, roles = _build_notebook(book, doc)
+    _run(book, chapter, doc, nb, roles, work)
+    by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
+    by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
+    figures: dict[str, bytes] = {}
+    md: list[str] = [_title_heading(doc)]
+    for block in doc.blocks:
+        if isinstance(block, Cell):
+            md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures, book.fig_dpi))
+            continue
+        for part in block.parts:
+            if isinstance(part, str):
+                md.append(part)
+                continue
+            outs = by_inline[id(part)].get("outputs", [])
+            values = [o["data"][INLINE_MIME] for o in outs if INLINE_MIME in o.get("data", {})]
+            md.append(values[-1] if values else "")
+    results_file = work / "results" / f"{chapter.slug}.json"
+    results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
+    return ChapterOutput("".join(md), figures, results)

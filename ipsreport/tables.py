@@ -1,0 +1,425 @@
+"""Tables: tidy frames in, great_tables ``GT`` objects out. Formatting only; every value is computed elsewhere.
+
+Each P value carries a mark naming its test; the marks' footnotes are generated from the statistics
+registries (``CONTINGENCY_TESTS``, ``T_TESTS``), never typed, and only for tests that actually appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from great_tables import GT, loc, style
+
+from ipsreport.format import fmt_est_ci, fmt_int, fmt_mean_sd, fmt_n_pct, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.stats.contingency import CONTINGENCY_TESTS
+from ipsreport.stats.ttests import T_TESTS
+
+__all__ = [
+    "TEST_MARKS",
+    "tbl_baseline",
+    "tbl_employment",
+    "tbl_work_indicators",
+    "tbl_job_sectors",
+    "tbl_secondary",
+    "tbl_mixed",
+    "tbl_historical",
+    "tbl_simple",
+]
+
+TEST_MARKS = {"pearson": "*", "fisher": "†", "student": "‡", "welch": "§", "yates": "¶"}
+_REGISTRY = {**CONTINGENCY_TESTS, **T_TESTS}
+
+
+def _p_with_mark(p, test) -> str:
+    if is_missing(p) or test is None or (isinstance(test, float)):
+        return fmt_p(p)
+    return f"{fmt_p(p)}{TEST_MARKS[test]}"
+
+
+def _test_notes(tests: Iterable) -> list[str]:
+    used = [t for t in TEST_MARKS if t in set(x for x in tests if isinstance(x, str))]
+    return [f"{TEST_MARKS[t]} {_REGISTRY[t].label}." for t in used]
+
+
+def _manuscript(gt: GT) -> GT:
+    """The house style: compact, no zebra stripes, left-aligned labels."""
+    return gt.tab_options(
+        table_font_size="13px",
+        heading_align="left",
+        column_labels_font_weight="bold",
+        table_width="100%",
+        data_row_padding="3px",
+        source_notes_font_size="11px",
+    )
+
+
+def tbl_simple(frame: pd.DataFrame, labels: dict[str, str] | None = None, notes: Iterable[str] = (),
+               align_left: Iterable[str] = ()) -> GT:
+    """A plain table of already formatted strings: one column per frame column."""
+    gt = GT(frame)
+    if labels:
+        gt = gt.cols_label(**labels)
+    numeric = [c for c in frame.columns if c not in set(align_left)]
+    left = [c for c in frame.columns if c in set(align_left)]
+    if left:
+        gt = gt.cols_align("left", columns=left)
+    if numeric:
+        gt = gt.cols_align("right", columns=numeric)
+    for note in notes:
+        gt = gt.tab_source_note(note)
+    return _manuscript(gt)
+
+
+def tbl_baseline(baseline: pd.DataFrame, n_ips: int, n_tau: int) -> GT:
+    """Table of baseline characteristics by arm: n (valid %) for binary rows, mean (SD) for continuous rows."""
+    rows = []
+    for r in baseline.itertuples(index=False):
+        binary = r.kind == "binary"
+        label = ("\u2003" + r.label) if r.subrow else r.label
+        rows.append({
+            "label": label,
+            "ips_np": fmt_n_pct(r.ips_count, r.ips_percent) if binary else "",
+            "ips_msd": "" if binary else fmt_mean_sd(r.ips_mean, r.ips_sd),
+            "ips_n": fmt_int(r.ips_n),
+            "tau_np": fmt_n_pct(r.tau_count, r.tau_percent) if binary else "",
+            "tau_msd": "" if binary else fmt_mean_sd(r.tau_mean, r.tau_sd),
+            "tau_n": fmt_int(r.tau_n),
+            "p": "" if r.subrow else _p_with_mark(r.p_value, r.test),
+        })
+    frame = pd.DataFrame(rows)
+    gt = (
+        GT(frame)
+        .tab_spanner(f"IPS (n = {n_ips})", columns=["ips_np", "ips_msd", "ips_n"])
+        .tab_spanner(f"TAU (n = {n_tau})", columns=["tau_np", "tau_msd", "tau_n"])
+        .cols_label(label="Characteristic", ips_np="n (%)", ips_msd="Mean (SD)", ips_n="Valid n",
+                    tau_np="n (%)", tau_msd="Mean (SD)", tau_n="Valid n", p="P")
+        .cols_align("left", columns=["label"])
+        .cols_align("right", columns=["ips_np", "ips_msd", "ips_n", "tau_np", "tau_msd", "tau_n", "p"])
+        .tab_source_note("Percentages are of respondents with a valid answer (valid n); benefit types are "
+                         "percentages of benefit recipients. SD, standard deviation.")
+    )
+    for note in _test_notes(baseline["test"]):
+        gt = gt.tab_source_note(note)
+    if "welch" in set(baseline["test"]) or "student" in set(baseline["test"]):
+        gt = gt.tab_source_note("The t-test variant follows Levene's test (centred on the mean): Student's t "
+                                "when P ≥ 0.05, Welch's t otherwise.")
+    if "fisher" in set(baseline["test"]):
+        gt = gt.tab_source_note("Fisher's exact test is used when any expected cell count is below 5.")
+    return _manuscript(gt)
+
+
+def tbl_employment(employment: pd.DataFrame) -> GT:
+    """Employment since baseline by arm at each follow-up: n (%), P, odds ratio and risk difference (95% CI)."""
+    rows = []
+    for r in employment.itertuples(index=False):
+        rows.append({
+            "month": f"{r.month} months",
+            "ips": f"{r.ips_employed}/{r.ips_n} ({fmt_pct(r.ips_percent)})",
+            "tau": f"{r.tau_employed}/{r.tau_n} ({fmt_pct(r.tau_percent)})",
+            "p": _p_with_mark(r.p_value, r.test),
+            "or": fmt_est_ci(r.odds_ratio, r.or_ci_low, r.or_ci_high),
+            "rd": fmt_est_ci(r.risk_difference, r.rd_ci_low, r.rd_ci_high, decimals=1),
+        })
+    gt = (
+        GT(pd.DataFrame(rows))
+        .cols_label(**{"month": "Follow-up", "ips": "IPS, n/N (%)", "tau": "TAU, n/N (%)", "p": "P",
+                       "or": "OR (95% CI)", "rd": "Risk difference, points (95% CI)"})
+        .cols_align("left", columns=["month"])
+        .cols_align("right", columns=["ips", "tau", "p", "or", "rd"])
+        .tab_source_note("Employed: any competitive employment between baseline and the follow-up point. "
+                         "N: respondents at that point (valid percentages).")
+        .tab_source_note("OR, odds ratio (IPS vs TAU) with Woolf's logit 95% CI. Risk difference in "
+                         "percentage points (IPS − TAU) with Newcombe's hybrid score 95% CI.")
+    )
+    for note in _test_notes(employment["test"]):
+        gt = gt.tab_source_note(note)
+    return _manuscript(gt)
+
+
+def tbl_work_indicators(hours, hours_range: dict, worked20) -> GT:
+    """Hours worked and working ≥ 20 hours in a week during the 12 months, by arm."""
+    rows = [
+        {"indicator": "Hours worked in 12 months, mean (SD)",
+         "ips": f"{fmt_mean_sd(hours.mean1, hours.sd1)}; n = {hours.n1}",
+         "tau": f"{fmt_mean_sd(hours.mean2, hours.sd2)}; n = {hours.n2}",
+         "p": _p_with_mark(hours.p_value, hours.variant), "effect": fmt_est_ci(hours.mean_diff, hours.ci_low, hours.ci_high)},
+        {"indicator": "Hours worked, range",
+         "ips": f"{fmt_num(hours_range['ips'][0], 0)}–{fmt_num(hours_range['ips'][1], 0)}",
+         "tau": f"{fmt_num(hours_range['tau'][0], 0)}–{fmt_num(hours_range['tau'][1], 0)}", "p": "", "effect": ""},
+        {"indicator": "Worked ≥ 20 hours in a week, n/N (%)",
+         "ips": f"{worked20.count1}/{worked20.n1} ({fmt_pct(worked20.percent1, 2)})",
+         "tau": f"{worked20.count2}/{worked20.n2} ({fmt_pct(worked20.percent2, 2)})",
+         "p": _p_with_mark(worked20.p_value, worked20.test),
+         "effect": "OR " + fmt_est_ci(worked20.odds_ratio, worked20.or_ci_low, worked20.or_ci_high)},
+    ]
+    gt = (
+        GT(pd.DataFrame(rows))
+        .cols_label(indicator="Indicator", ips="IPS", tau="TAU", p="P", effect="Difference or OR (95% CI)")
+        .cols_align("left", columns=["indicator"])
+        .cols_align("right", columns=["ips", "tau", "p", "effect"])
+        .tab_source_note("Difference in mean hours is IPS − TAU. OR, odds ratio with Woolf's 95% CI.")
+    )
+    for note in _test_notes([hours.variant, worked20.test]):
+        gt = gt.tab_source_note(note)
+    return _manuscript(gt)
+
+
+def tbl_job_sectors(sectors: pd.DataFrame, sector_labels: dict[str, str]) -> GT:
+    frame = pd.DataFrame({
+        "sector": [sector_labels.get(s, s.replace("_", " ").capitalize()) for s in sectors["sector"]],
+        "jobs": [fmt_int(j) for j in sectors["jobs"]],
+        "percent": [fmt_pct(p, 0) for p in sectors["percent"]],
+    })
+    return tbl_simple(frame, {"sector": "Sector", "jobs": "Jobs", "percent": "% of jobs"},
+                      notes=["Jobs attained by participants in the IPS arm; a participant may hold more than one job."],
+                      align_left=["sector"])
+
+
+def tbl_secondary(secondary: pd.DataFrame) -> GT:
+    """Unadjusted secondary outcomes at 6 and 12 months by arm: n, mean (SD) and P."""
+    rows = []
+    for outcome, group in secondary.groupby("outcome", sort=False):
+        row = {"label": group["label"].iloc[0]}
+        for r in group.itertuples(index=False):
+            m = f"m{r.month}"
+            row |= {f"{m}_ips_n": fmt_int(r.ips_n), f"{m}_ips": fmt_mean_sd(r.ips_mean, r.ips_sd),
+                    f"{m}_tau_n": fmt_int(r.tau_n), f"{m}_tau": fmt_mean_sd(r.tau_mean, r.tau_sd),
+                    f"{m}_p": _p_with_mark(r.p_value, r.test)}
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    gt = GT(frame)
+    labels = {"label": "Outcome"}
+    for m, name in (("m6", "6 months"), ("m12", "12 months")):
+        gt = gt.tab_spanner(name, columns=[f"{m}_ips_n", f"{m}_ips", f"{m}_tau_n", f"{m}_tau", f"{m}_p"])
+        labels |= {f"{m}_ips_n": "IPS n", f"{m}_ips": "IPS mean (SD)", f"{m}_tau_n": "TAU n",
+                   f"{m}_tau": "TAU mean (SD)", f"{m}_p": "P"}
+    gt = (gt.cols_label(**labels)
+          .cols_align("left", columns=["label"])
+          .cols_align("right", columns=[c for c in frame.columns if c != "label"])
+          .tab_source_note("Ranges: ODI and EQ-VAS 0–100; HSCL-25 and subscales 1–4; BPI 0–10. "
+                           "Higher is worse except for EQ-VAS."))
+    for note in _test_notes(secondary["test"]):
+        gt = gt.tab_source_note(note)
+    gt = gt.tab_source_note("The t-test variant follows Levene's test (centred on the mean): Student's t when "
+                            "P ≥ 0.05, Welch's t otherwise.")
+    return _manuscript(gt)
+
+
+_TERM_LABELS = {"group": "Group (IPS vs TAU)", "time": "Time (per 6 months)", "group_time": "Group × time",
+                "intercept": "Intercept"}
+
+
+def tbl_mixed(mixed: pd.DataFrame) -> GT:
+    """Linear mixed models (ML, random intercept): estimate, SE, z and P for each term, grouped by outcome."""
+    frame = pd.DataFrame({
+        "outcome": mixed["label"],
+        "term": [_TERM_LABELS[t] for t in mixed["term"]],
+        "estimate": [fmt_num(v) for v in mixed["estimate"]],
+        "se": [fmt_num(v) for v in mixed["se"]],
+        "z": [fmt_num(v) for v in mixed["z"]],
+        "p": [fmt_p(v) for v in mixed["p_value"]],
+    })
+    gt = (
+        GT(frame, rowname_col="term", groupname_col="outcome")
+        .cols_label(estimate="Estimate", se="SE", z="z", p="P")
+        .cols_align("right", columns=["estimate", "se", "z", "p"])
+        .tab_source_note("Linear mixed model per outcome fitted by maximum likelihood with a random intercept per "
+                         "participant: outcome ~ group + time + group × time, using every available observation "
+                         "at baseline, 6 and 12 months. Group = 1 for IPS; time = 0, 1, 2. "
+                         "z = estimate / SE; two-sided normal P. SE, standard error.")
+    )
+    return _manuscript(gt)
+
+
+def tbl_historical(comparison) -> GT:
+    frame = pd.DataFrame([
+        {"group": "IPS arm, employed by 12 months",
+         "value": f"{comparison.ips_employed}/{comparison.ips_n} ({fmt_pct(comparison.ips_percent)})"},
+        {"group": "Historical controls, employed at 12 months",
+         "value": f"{comparison.historical_employed}/{comparison.historical_n} ({fmt_pct(comparison.historical_percent)})"},
+        {"group": f"χ² (df = {comparison.df}, n = {comparison.n})", "value": fmt_num(comparison.chi2)},
+        {"group": "P", "value": fmt_p(comparison.p_value)},
+        {"group": "Odds ratio (95% CI)", "value": fmt_est_ci(comparison.odds_ratio, comparison.or_ci_low,
+                                                              comparison.or_ci_high)},
+    ])
+    return tbl_simple(frame, {"group": "", "value": "Value"}, align_left=["group"],
+                      notes=["Pearson's chi-squared test without continuity correction; odds ratio with "
+                             "Woolf's 95% CI. The two outcomes are not defined alike (see text)."])
+
+
+def tbl_concordance_summary(trial, pilot) -> GT:
+    """Counts per concordance status for the trial and the pilot."""
+    frame = pd.DataFrame({"status": trial["status"].str.capitalize(), "trial": trial["count"].astype(str),
+                          "pilot": pilot["count"].astype(str)})
+    return tbl_simple(frame, {"status": "Status", "trial": "IPS in Pain trial", "pilot": "InStep pilot"},
+                      align_left=["status"])
+
+
+def tbl_concordance(conc: pd.DataFrame) -> GT:
+    """Each published number beside the computed one, with its status and any note."""
+    frame = conc[["location", "printed", "computed", "status", "note"]].copy()
+    return tbl_simple(frame, {"location": "Where printed", "printed": "Printed", "computed": "Computed",
+                              "status": "Status", "note": "Note"}, align_left=["location", "status", "note"])
+
+
+def _pct_ci(percent, low, high, decimals: int = 1) -> str:
+    if is_missing(percent):
+        return "–"
+    return f"{fmt_pct(percent, decimals)} ({fmt_pct(low, decimals)}–{fmt_pct(high, decimals)})"
+
+
+def tbl_recruitment(by_method: pd.DataFrame) -> GT:
+    """Recruitment by method: approached, enquired or identified, ineligible, recruited, yield (95% CI)."""
+    frame = pd.DataFrame({
+        "method": by_method["label"],
+        "setting": by_method["setting"].map({"primary_care": "Primary care", "pain_service": "Pain services"}),
+        "approached": [("unknown" if is_missing(v) else fmt_int(v)) for v in by_method["approached"]],
+        "enquiries": [fmt_int(v) for v in by_method["enquiries"]],
+        "ineligible": [fmt_int(v) for v in by_method["ineligible"]],
+        "recruited": [fmt_int(v) for v in by_method["recruited"]],
+        "yield": [("no denominator" if is_missing(p) else _pct_ci(p, lo, hi))
+                  for p, lo, hi in zip(by_method["percent"], by_method["ci_low"], by_method["ci_high"])],
+        "per": [("–" if is_missing(v) else fmt_num(v, 1)) for v in by_method["approaches_per_recruit"]],
+    })
+    total = {"method": "Total", "setting": "", "approached": "", "enquiries": "", "ineligible": "",
+             "recruited": fmt_int(by_method["recruited"].sum()), "yield": "", "per": ""}
+    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return tbl_simple(
+        frame,
+        {"method": "Method", "setting": "Setting", "approached": "Approached", "enquiries": "Enquired or identified",
+         "ineligible": "Ineligible", "recruited": "Recruited", "yield": "Yield, % (95% CI)",
+         "per": "Approaches per recruit"},
+        notes=["Yield: recruited / approached with a 95% Wilson interval. Posters have no denominator: only the "
+               "people who enquired are known. Enquiries that came after recruitment closed are counted as enquiries."],
+        align_left=["method", "setting"],
+    )
+
+
+def tbl_allocation(allocation: pd.DataFrame) -> GT:
+    frame = pd.DataFrame({
+        "allocation": allocation["allocation"].map({"randomised": "Randomised (blocks, 1:1)",
+                                                    "allocated": "Allocated by IPS availability"}),
+        "ips": allocation["ips"].astype(str), "tau": allocation["tau"].astype(str),
+        "total": allocation["total"].astype(str),
+        "period": [f"{a:%b %Y} – {b:%b %Y}" for a, b in zip(allocation["first"], allocation["last"])],
+    })
+    return tbl_simple(frame, {"allocation": "Allocation", "ips": "IPS", "tau": "TAU", "total": "Total",
+                              "period": "Recruited"}, align_left=["allocation", "period"])
+
+
+def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, years_out: pd.DataFrame,
+                       n: dict[str, int]) -> GT:
+    """The pilot's baseline table: n (%) per level for all / IPS / TAU, grouped by characteristic."""
+    rows = []
+    for r in levels.to_dict("records"):
+        rows.append({"group": r["label"], "level": r["level_label"],
+                     **{g: fmt_n_pct(r[f"{g}_count"], r[f"{g}_percent"], 0) for g in ("all", "ips", "tau")}})
+    for label, frame, with_mean in (("Age on leaving school, years", age_left_school, True),
+                                    ("Years since last in paid work", years_out, False)):
+        s = frame.set_index("group")
+        if with_mean:
+            rows.append({"group": label, "level": "Mean (SD)",
+                         **{g: fmt_mean_sd(s.loc[g, "mean"], s.loc[g, "sd"], 1) for g in ("all", "ips", "tau")}})
+        rows.append({"group": label, "level": "Median (IQR)",
+                     **{g: f"{fmt_num(s.loc[g, 'median'], 1)} ({fmt_num(s.loc[g, 'q1'], 1)}–{fmt_num(s.loc[g, 'q3'], 1)})"
+                        for g in ("all", "ips", "tau")}})
+        rows.append({"group": label, "level": "Missing", **{g: fmt_int(s.loc[g, "missing"]) for g in ("all", "ips", "tau")}})
+    frame = pd.DataFrame(rows)
+    gt = (
+        GT(frame, rowname_col="level", groupname_col="group")
+        .cols_label(all=f"All (n = {n['all']})", ips=f"IPS (n = {n['ips']})", tau=f"TAU (n = {n['tau']})")
+        .cols_align("right", columns=["all", "ips", "tau"])
+        .tab_source_note("n (%) of all participants in the column; qualifications and health problems are not "
+                         "exclusive. Medians and quartiles use Stata's percentile definition.")
+    )
+    return _manuscript(gt)
+
+
+def tbl_setting_comparison(settings: pd.DataFrame) -> GT:
+    rows = []
+    for key, r in settings.groupby("characteristic", sort=False):
+        s = r.set_index("setting")
+        rows.append({"label": r["label"].iloc[0],
+                     **{st: f"{int(s.loc[st, 'count'])}/{int(s.loc[st, 'n'])}, "
+                            f"{_pct_ci(s.loc[st, 'percent'], s.loc[st, 'ci_low'], s.loc[st, 'ci_high'], 0)}"
+                        for st in ("primary_care", "pain_service")}})
+    return tbl_simple(pd.DataFrame(rows), {"label": "Characteristic", "primary_care": "Primary care",
+                                           "pain_service": "Pain services"}, align_left=["label"],
+                      notes=["n/N, percent (95% Wilson CI)."])
+
+
+def tbl_retention(retention: pd.DataFrame, patterns: pd.DataFrame) -> GT:
+    rows = []
+    for month, r in retention.groupby("month", sort=True):
+        s = r.set_index("arm")
+        rows.append({"what": f"Returned at {month} months",
+                     **{a.lower(): f"{int(s.loc[a, 'returned'])}/{int(s.loc[a, 'n'])}, "
+                                   f"{_pct_ci(s.loc[a, 'percent'], s.loc[a, 'ci_low'], s.loc[a, 'ci_high'], 0)}"
+                        for a in ("IPS", "TAU")}})
+    p = patterns.set_index("group")
+    for what, col in (("Returned all", "all"), ("Returned none", "none")):
+        rows.append({"what": what,
+                     **{g: f"{int(p.loc[g, col + '_returned'])}/{int(p.loc[g, 'n'])}, "
+                           f"{_pct_ci(p.loc[g, col + '_percent'], p.loc[g, col + '_ci_low'], p.loc[g, col + '_ci_high'], 0)}"
+                        for g in ("ips", "tau")}})
+    return tbl_simple(pd.DataFrame(rows), {"what": "", "ips": "IPS", "tau": "TAU"}, align_left=["what"],
+                      notes=["n/N, percent (95% Wilson CI)."])
+
+
+def tbl_status(status: pd.DataFrame) -> GT:
+    rows = []
+    for key, r in status.groupby("status", sort=False):
+        s = r.set_index("arm")
+        rows.append({"label": r["label"].iloc[0],
+                     **{a.lower(): f"{int(s.loc[a, 'count'])}/{int(s.loc[a, 'n'])}, "
+                                   f"{_pct_ci(s.loc[a, 'percent'], s.loc[a, 'ci_low'], s.loc[a, 'ci_high'], 0)}"
+                        for a in ("IPS", "TAU")}})
+    return tbl_simple(pd.DataFrame(rows), {"label": "Status at 12 months", "ips": "IPS", "tau": "TAU"},
+                      align_left=["label"], notes=["n/N, percent (95% Wilson CI). Paid work in the IPS arm counts "
+                                                   "anyone who had attained a job by 12 months."])
+
+
+def tbl_employer_themes(themes: pd.DataFrame) -> GT:
+    frame = themes[["theme", "summary"]].astype(str)
+    return tbl_simple(frame, {"theme": "Theme", "summary": "What employers said (paraphrased)"},
+                      align_left=["theme", "summary"])
+
+
+_VERDICT = {"green": "Green: go", "amber": "Amber: modify", "red": "Red: stop or redesign"}
+
+
+def tbl_progression(progression: pd.DataFrame) -> GT:
+    frame = pd.DataFrame({
+        "label": progression["label"],
+        "observed": [fmt_num(v, 1) for v in progression["observed"]],
+        "green": [f"≥ {fmt_num(v, 1)}" for v in progression["green"]],
+        "amber": [f"≥ {fmt_num(v, 1)}" for v in progression["amber"]],
+        "unit": progression["unit"],
+        "verdict": progression["verdict"].map(_VERDICT),
+    })
+    gt = tbl_simple(frame, {"label": "Criterion", "observed": "Observed", "green": "Green", "amber": "Amber",
+                            "unit": "Unit", "verdict": "Verdict"}, align_left=["label", "unit", "verdict"],
+                    notes=["Thresholds from config/design.yaml. Red when below the amber threshold."])
+    colours = {"green": "#d9ead3", "amber": "#fff2cc", "red": "#f4cccc"}
+    for verdict, colour in colours.items():
+        rows = [i for i, v in enumerate(progression["verdict"]) if v == verdict]
+        if rows:
+            gt = gt.tab_style(style.fill(color=colour), loc.body(columns="verdict", rows=rows))
+    return gt
+
+
+def tbl_planning(planning: pd.DataFrame) -> GT:
+    frame = pd.DataFrame({
+        "scenario": planning["scenario"],
+        "rates": [f"{fmt_pct(100 * a, 0)}% vs {fmt_pct(100 * b, 0)}%" for a, b in zip(planning["p_ips"], planning["p_control"])],
+        "n": [fmt_int(v) for v in planning["n_per_arm"]],
+        "inflated": [fmt_int(v) for v in planning["n_inflated_per_arm"]],
+        "total": [fmt_int(v) for v in planning["n_total"]],
+        "approach": [("–" if is_missing(v) else f"{int(v):,}") for v in planning["to_approach"]],
+    })
+    return tbl_simple(frame, {"scenario": "Scenario", "rates": "Employment, IPS vs control", "n": "Per arm",
+                              "inflated": "Per arm, after attrition", "total": "Total",
+                              "approach": "To approach in primary care"}, align_left=["scenario", "rates"],
+                      notes=["Two-sided test; per-arm n rounded up, then divided by the proportion expected to "
+                             "complete follow-up; people to approach = total / primary-care yield."])
