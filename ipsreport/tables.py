@@ -1,7 +1,7 @@
 """Tables: tidy frames in, great_tables ``GT`` objects out. Formatting only; every value is computed elsewhere.
 
 Each P value carries a mark naming its test; the marks' footnotes are generated from the statistics
-registries (``CONTINGENCY_TESTS``, ``T_TESTS``), never typed, and only for tests that actually appear.
+registry (``ipsreport.stats.registry.STAT_TESTS``), never typed, and only for tests that actually appear.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import pandas as pd
 from great_tables import GT, loc, style
 
 from ipsreport.format import fmt_est_ci, fmt_int, fmt_mean_sd, fmt_n_pct, fmt_num, fmt_p, fmt_pct, is_missing
-from ipsreport.stats.contingency import CONTINGENCY_TESTS
-from ipsreport.stats.ttests import T_TESTS
+from ipsreport.stats.registry import STAT_TESTS
 
 __all__ = [
     "TEST_MARKS",
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 TEST_MARKS = {"pearson": "*", "fisher": "†", "student": "‡", "welch": "§", "yates": "¶"}
-_REGISTRY = {**CONTINGENCY_TESTS, **T_TESTS}
 
 
 def _p_with_mark(p, test) -> str:
@@ -39,7 +37,7 @@ def _p_with_mark(p, test) -> str:
 
 def _test_notes(tests: Iterable) -> list[str]:
     used = [t for t in TEST_MARKS if t in set(x for x in tests if isinstance(x, str))]
-    return [f"{TEST_MARKS[t]} {_REGISTRY[t].label}." for t in used]
+    return [f"{TEST_MARKS[t]} {STAT_TESTS[t].label}." for t in used]
 
 
 def _manuscript(gt: GT) -> GT:

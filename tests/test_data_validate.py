@@ -95,7 +95,7 @@ def text_in_score_column(files, yamls):
 
 @case
 def arm_ipsx(files, yamls):
-    line = set_cell(files, "ips-pain/participants.csv", 12 - 12, "arm", "IPSX")
+    line = set_cell(files, "ips-pain/participants.csv", 0, "arm", "IPSX")
     return [Problem(P + "participants.csv", line, "arm", "IPSX", "is not one of IPS, TAU")]
 
 

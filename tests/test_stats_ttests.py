@@ -4,6 +4,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
@@ -128,3 +129,10 @@ def test_result_columns_are_stable(samples):
     assert cols == ["n1", "mean1", "sd1", "n2", "mean2", "sd2", "levene_statistic", "levene_p", "variant",
                     "test_label", "t", "df", "p_value", "mean_diff", "se", "ci_low", "ci_high", "p_student",
                     "p_welch", "level"]
+
+
+def test_accepts_pandas_nullable_columns(samples):
+    x, y = samples
+    xs = pd.Series(list(x) + [None], dtype="Float64")
+    r = compare_means(xs, pd.Series(y))
+    assert r.n1 == len(x) and r.p_value == compare_means(x, y).p_value

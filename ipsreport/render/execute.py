@@ -174,6 +174,10 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         raise RenderError(f"{doc.path}: execution failed: {strip_ansi(str(e)).strip().splitlines()[-1]}") from None
     except DeadKernelError as e:
         raise RenderError(f"{doc.path}: the kernel died while executing the chapter ({e})") from None
+    finally:
+        # nbclient only shuts down kernels it created itself; this one is ours.
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
 
 
 def _output_markdown(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__: list[str] = []
@@ -37,3 +38,10 @@ class StatTest:
     kind: str
     function: Callable[..., Any]
     reference: str
+
+
+def as_float_array(values: Any) -> np.ndarray:
+    """Any 1-d array-like (list, numpy, pandas incl. nullable dtypes) as float64, missing → NaN."""
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values if hasattr(values, "__len__") else list(values), dtype=object)
+    return pd.to_numeric(values, errors="raise").astype("Float64").to_numpy(dtype=float, na_value=np.nan)

@@ -263,7 +263,8 @@ class ProportionComparison(ResultMixin):
     level: float
 
 
-def compare_proportions(k1: int, n1: int, k2: int, n2: int, test: str = "auto", level: float = 0.95) -> ProportionComparison:
+def compare_proportions(k1: int, n1: int, k2: int, n2: int, test: str = "auto",
+                        level: float = 0.95) -> ProportionComparison:
     """Compare k1/n1 (group 1, IPS) with k2/n2 (group 2, TAU).
 
     ``test="auto"`` follows the paper (and gtsummary): Pearson chi-square without continuity correction when

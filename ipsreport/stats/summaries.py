@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._base import as_float_array
 from .proportions import clopper_pearson_ci, wilson_ci
 
 __all__ = [
@@ -50,11 +51,6 @@ def _with_overall(series_by_arm: Mapping[object, Iterable], overall: str | None)
     return out
 
 
-def _numeric(values: pd.Series) -> np.ndarray:
-    a = pd.to_numeric(values, errors="raise").to_numpy(dtype=float)
-    return a
-
-
 def summarize_binary(series_by_arm: Mapping[object, Iterable], level: float = 0.95, ci_method: str = "wilson",
                      overall: str | None = None) -> pd.DataFrame:
     """Count and valid percentage of 1s per arm, with a CI for the percentage.
@@ -69,7 +65,7 @@ def summarize_binary(series_by_arm: Mapping[object, Iterable], level: float = 0.
     ci = {"wilson": wilson_ci, "clopper_pearson": clopper_pearson_ci}[ci_method]
     rows = []
     for arm, values in _with_overall(series_by_arm, overall).items():
-        a = _numeric(values)
+        a = as_float_array(values)
         valid = a[~np.isnan(a)]
         if not np.isin(valid, (0.0, 1.0)).all():
             raise ValueError(f"binary values must be 0/1, arm {arm!r} has {sorted(set(valid) - {0.0, 1.0})}")
@@ -119,7 +115,7 @@ def quantile(values: Iterable[float], p: float, method: str = "linear") -> float
         raise ValueError(f"method must be one of {list(QUANTILE_METHODS)}, got {method!r}")
     if not 0 <= p <= 1:
         raise ValueError("p must be in [0, 1]")
-    x = np.sort(np.asarray(list(values), dtype=float))
+    x = np.sort(as_float_array(values))
     x = x[~np.isnan(x)]
     n = x.size
     if n == 0:
@@ -149,7 +145,7 @@ def summarize_continuous(series_by_arm: Mapping[object, Iterable], quantile_meth
         raise ValueError(f"quantile_method must be one of {list(QUANTILE_METHODS)}, got {quantile_method!r}")
     rows = []
     for arm, values in _with_overall(series_by_arm, overall).items():
-        a = _numeric(values)
+        a = as_float_array(values)
         v = a[~np.isnan(a)]
         n = int(v.size)
         rows.append({

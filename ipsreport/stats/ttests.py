@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._base import ResultMixin, StatTest
+from ._base import ResultMixin, StatTest, as_float_array
 
 __all__ = [
     "compare_means",
@@ -136,7 +136,7 @@ def levene_mean(*samples: Iterable[float]) -> LeveneResult:
 
 
 def _clean(values: Iterable[float]) -> np.ndarray:
-    a = np.asarray(list(values) if not hasattr(values, "__array__") else values, dtype=float).ravel()
+    a = as_float_array(values)
     return a[~np.isnan(a)]
 
 

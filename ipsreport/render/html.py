@@ -1,0 +1,119 @@
+"""Write the HTML book: ``index.html`` plus one flat page per chapter, self-contained (inline CSS, local figures)."""
+
+from __future__ import annotations
+
+import html as _html
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from . import pandoc
+from .crossref import Numbering
+from .project import Book
+
+__all__ = ["write_html"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _rewrite_links(blocks: list[Any], slug: str, numbering: Numbering) -> list[Any]:
+    """``#id`` links to an element on another page become ``page.html#id``."""
+
+    def fix(node: dict[str, Any]) -> Any:
+        if node["t"] != "Link":
+            return None
+        target = node["c"][2][0]
+        if target.startswith("#"):
+            page = numbering.ids.get(target[1:])
+            if page and page != slug:
+                return {"t": "Link", "c": [node["c"][0], node["c"][1], [f"{page}.html{target}", node["c"][2][1]]]}
+        return None
+
+    return pandoc.walk(blocks, fix)
+
+
+def _sidebar(book: Book, numbering: Numbering, current: str) -> str:
+    items = ["<ol>"]
+    in_appendix = False
+    for ch in book.chapters:
+        if ch.kind == "appendix" and not in_appendix:
+            items += ["</ol>", '<div class="ipsr-part">Appendices</div>', "<ol>"]
+            in_appendix = True
+        active = ' class="active" aria-current="page"' if ch.slug == current else ""
+        title = _html.escape(numbering.chapter_titles.get(ch.slug, ch.slug))
+        items.append(f'<li><a href="{ch.page}"{active}>{title}</a></li>')
+    items.append("</ol>")
+    return "\n".join(items)
+
+
+def _pager(book: Book, numbering: Numbering, index: int) -> str:
+    links = []
+    if index > 0:
+        prev = book.chapters[index - 1]
+        links.append(f'<a class="prev" href="{prev.page}">← {_html.escape(numbering.chapter_titles[prev.slug])}</a>')
+    if index + 1 < len(book.chapters):
+        nxt = book.chapters[index + 1]
+        links.append(f'<a class="next" href="{nxt.page}">{_html.escape(numbering.chapter_titles[nxt.slug])} →</a>')
+    return f'<nav class="ipsr-pager">{"".join(links)}</nav>'
+
+
+def _title_block(book: Book) -> str:
+    parts = [f'<header class="ipsr-title-block"><h1 class="title">{_html.escape(book.title)}</h1>']
+    if book.subtitle:
+        parts.append(f'<p class="subtitle">{_html.escape(book.subtitle)}</p>')
+    meta = [a["name"] + (f" ({a['affiliation']})" if a.get("affiliation") else "") for a in book.authors]
+    if book.date:
+        meta.append(book.date)
+    if meta:
+        parts.append(f'<p class="meta">{_html.escape(" · ".join(meta))}</p>')
+    parts.append("</header>")
+    return "\n".join(parts)
+
+
+def _page_toc(blocks: list[Any]) -> str:
+    entries = []
+    for b in blocks:
+        if b.get("t") == "Header" and b["c"][0] == 2 and b["c"][1][0]:
+            entries.append(f'<li><a href="#{b["c"][1][0]}">{_html.escape(pandoc.stringify(b["c"][2]))}</a></li>')
+    if len(entries) < 2:
+        return ""
+    return '<nav class="ipsr-toc"><strong>On this page</strong><ul>' + "".join(entries) + "</ul></nav>"
+
+
+def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: str | None, out: Path) -> list[Path]:
+    """Write every page under ``out`` (figures are expected in ``out/figures``); return the pages written."""
+    template = Template((TEMPLATES / "page.html").read_text(encoding="utf-8"))
+    css = (TEMPLATES / "book.css").read_text(encoding="utf-8")
+    options = book.format_options("html")
+    chapters = {pandoc.kv_of(div)["slug"]: div["c"][1] for div in ast["blocks"]}
+    notice_html = f'<div class="ipsr-notice" role="note"><strong>Notice.</strong> {_html.escape(notice)}</div>' if notice else ""
+
+    def fragment(slug: str) -> str:
+        blocks = _rewrite_links(chapters[slug], slug, numbering)
+        doc = pandoc.document(blocks, like=ast)
+        return pandoc.ast_to(doc, "html5", ["--mathml", "--syntax-highlighting=none", "--wrap=none",
+                                            "--email-obfuscation=none"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        bodies = dict(zip(chapters, pool.map(fragment, list(chapters))))
+
+    written = []
+    for i, ch in enumerate(book.chapters):
+        title = numbering.chapter_titles.get(ch.slug, ch.slug)
+        page = template.substitute(
+            lang=_html.escape(book.lang),
+            page_title=_html.escape(book.title if ch.kind == "front" else f"{title} – {book.title}"),
+            css=css,
+            book_title=_html.escape(book.title),
+            sidebar=_sidebar(book, numbering, ch.slug),
+            notice=notice_html,
+            title_block=_title_block(book) if ch.kind == "front" else "",
+            toc=_page_toc(chapters[ch.slug]) if options.get("toc", True) else "",
+            body=bodies[ch.slug],
+            pager=_pager(book, numbering, i),
+        )
+        path = out / ch.page
+        path.write_text(page, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,47 @@
+"""Concordance statuses: exact, within rounding, differs, not determined, not computed."""
+
+import math
+import textwrap
+
+from ipsreport.concordance import compare_published, concordance_summary, load_published
+
+
+def _items(tmp_path):
+    path = tmp_path / "pub.yaml"
+    path.write_text(textwrap.dedent("""
+        source: test
+        items:
+          - {key: a, location: "T2", printed: "52.8", decimals: 1}
+          - {key: b, location: "T1", printed: "0.946", decimals: 3}
+          - {key: c, location: "T1", printed: "32.3", decimals: 1, note: "11/34 is 32.35"}
+          - {key: d, location: "T4", printed: "-3.53", decimals: 2, determined: false}
+          - {key: e, location: "text", printed: "<0.001", decimals: 3}
+          - {key: f, location: "text", printed: "31", decimals: 0}
+          - {key: g, location: "text", printed: "0.5", decimals: 1}
+    """))
+    return load_published(path)
+
+
+def test_statuses(tmp_path):
+    computed = {"a": 100 * 19 / 36, "b": 0.9451, "c": 100 * 11 / 34, "d": -2.1, "e": 2.9e-7, "f": 34}
+    table = compare_published(_items(tmp_path), computed).set_index("key")
+    assert table.loc["a", "status"] == "exact"
+    assert table.loc["a", "computed"] == "52.8"
+    assert table.loc["b", "status"] == "within rounding"  # 0.945 vs printed 0.946
+    assert table.loc["c", "status"] == "within rounding"  # 32.4 vs printed 32.3
+    assert table.loc["c", "note"] == "11/34 is 32.35"
+    assert table.loc["d", "status"] == "not determined by the margins"
+    assert table.loc["e", "status"] == "exact"
+    assert table.loc["f", "status"] == "differs"
+    assert table.loc["g", "status"] == "not computed"
+
+
+def test_summary_counts_every_status(tmp_path):
+    table = compare_published(_items(tmp_path), {"a": 52.8, "e": 0.5})
+    summary = concordance_summary(table).set_index("status")["count"]
+    assert summary["exact"] == 1
+    assert summary["differs"] == 1  # e: 0.5 is not < 0.001
+    assert summary["not computed"] == 5  # a missing value is 'not computed', determined or not
+    assert summary["not determined by the margins"] == 0
+    assert summary.sum() == 7
+    assert not math.isnan(summary.sum())

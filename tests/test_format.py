@@ -1,0 +1,45 @@
+"""Display rounding: half-up at the printed precision, as the papers print."""
+
+import math
+
+import pytest
+
+from ipsreport.format import fmt_est_ci, fmt_mean_sd, fmt_n_pct, fmt_num, fmt_p, fmt_pct, round_half_up
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (2.345, 2, "2.35"),  # half-up, where round() would give 2.35 or 2.34 depending on binary representation
+        (0.125, 2, "0.13"),  # round-half-even would give 0.12
+        (18.75, 1, "18.8"),  # 6/32 in the trial's Table 1
+        (32.3529, 1, "32.4"),  # 11/34
+        (-0.004, 2, "0.00"),  # no negative zero
+        (-3.53, 2, "\u22123.53"),
+    ],
+)
+def test_fmt_num_rounds_half_up(value, decimals, expected):
+    assert fmt_num(value, decimals) == expected
+
+
+def test_round_half_up_returns_decimal():
+    assert str(round_half_up(216.5285714, 2)) == "216.53"
+
+
+@pytest.mark.parametrize(("p", "expected"), [(0.3361, "0.336"), (0.0005, "<0.001"), (2.86e-07, "<0.001"),
+                                             (0.0595, "0.060"), (0.9995, "1.000")])
+def test_fmt_p(p, expected):
+    assert fmt_p(p) == expected
+
+
+def test_missing_values_show_a_dash():
+    assert fmt_num(math.nan) == "\u2013"
+    assert fmt_p(None) == "\u2013"
+    assert fmt_mean_sd(math.nan, 1.0) == "\u2013"
+
+
+def test_composite_formats():
+    assert fmt_n_pct(19, 100 * 19 / 36) == "19 (52.8)"
+    assert fmt_pct(100 * 7 / 18) == "38.9"
+    assert fmt_mean_sd(36.0857, 9.7123) == "36.09 (9.71)"
+    assert fmt_est_ci(1.7619, 0.5585, 5.5586) == "1.76 (0.56\u20135.56)"
