@@ -56,6 +56,8 @@ def load_published(path: str | Path) -> list[PublishedItem]:
 
 
 def _status(item: PublishedItem, computed) -> str:
+    if not item.determined:
+        return "not determined by the margins"
     if computed is None or (isinstance(computed, float) and math.isnan(computed)):
         return "not computed"
     if isinstance(computed, str):
@@ -73,12 +75,12 @@ def _status(item: PublishedItem, computed) -> str:
         unit = Decimal(1).scaleb(-item.decimals)
         if shown == value:
             status = "exact"
+        elif isinstance(computed, int):
+            status = "differs"  # a count is never rounded: off by one is a real difference
         elif abs(shown - value) <= unit:
             status = "within rounding"
         else:
             status = "differs"
-    if not item.determined:
-        return "not determined by the margins"
     return status
 
 
@@ -87,8 +89,8 @@ def compare_published(items: list[PublishedItem], computed: dict) -> pd.DataFram
     printed precision, the status and the note.
 
     Columns: ``key``, ``location``, ``printed``, ``computed``, ``computed_raw``, ``status``, ``note``.
-    A number printed as exact is 'exact' when the computed value, rounded half-up to the printed decimals, is
-    the printed value; 'within rounding' when it is one unit of the last printed decimal away; 'not determined
+    A number is 'exact' when the computed value, rounded half-up to the printed decimals, is the printed
+    value; 'within rounding' when a non-count is one unit of the last printed decimal away; 'not determined
     by the margins' for numbers the reconstruction cannot pin down (shown for information).
     """
     rows = []

@@ -123,7 +123,9 @@ def recruitment_by_method(recruitment: pd.DataFrame) -> pd.DataFrame:
         row = {
             "method": method, "label": METHOD_LABELS[method], "setting": r["setting"].iloc[0],
             "approached": approached, "enquiries": int(outcome.isin(_ENQUIRED).sum()),
-            "ineligible": int((outcome == "enquired_ineligible").sum()),
+            # The pilot's table counts enquiries after closure as identified but not recruitable.
+            "ineligible": int(outcome.isin(("enquired_ineligible", "after_closure")).sum()),
+            "ineligible_in_paid_work": int((r["ineligible_reason"] == "in_paid_work").sum()),
             "not_contactable": int((outcome == "not_contactable").sum()),
             "recruited": recruited, "after_closure": int((outcome == "after_closure").sum()),
         }
@@ -262,6 +264,42 @@ def return_patterns(participants: pd.DataFrame, followup: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def non_responder_profile(participants: pd.DataFrame, followup: pd.DataFrame) -> dict[str, int]:
+    """Among those who returned no follow-up questionnaire: how many are men, white, single, further educated."""
+    returned = followup.groupby("participant_id")["returned"].sum()
+    silent = participants.loc[participants["participant_id"].map(returned).fillna(0) == 0]
+    return {"n": len(silent), "male": int((silent["sex"] == "male").sum()),
+            "white": int((silent["ethnicity"] == "white").sum()),
+            "single": int((silent["marital_status"] == "single").sum()),
+            "further_education": int((silent["further_education"] == 1).sum())}
+
+
+def work_patterns(participants: pd.DataFrame, followup: pd.DataFrame, arm: str) -> dict[str, int]:
+    """Paid-work histories over the 3-, 6- and 12-month follow-ups in one arm.
+
+    ``working_from_m3``: in paid work at 12 months and at every follow-up from 3 months;
+    ``working_from_m6``: in paid work at 12 months, from 6 months but not at 3; ``not_in_paid_work_12m``;
+    among those: ``worked_then_stopped`` (paid work at some follow-up), ``partial_not_working`` (never working,
+    returned only one or two questionnaires, none at 12 months), ``never_worked`` (the rest).
+    """
+    people = participants.loc[participants["arm"] == arm].set_index("participant_id")
+    f = followup.loc[followup["participant_id"].isin(people.index)]
+    work = f.pivot(index="participant_id", columns="month", values="in_paid_work").reindex(people.index)
+    ret = f.pivot(index="participant_id", columns="month", values="returned").reindex(people.index)
+    paid = people["status_12m"] == "paid_work"
+    ever = (work == 1).any(axis=1)
+    n_returned = ret.sum(axis=1)
+    partial = ~ever & n_returned.between(1, 2) & (ret[12] == 0)
+    return {
+        "working_from_m3": int((paid & (work[3] == 1) & (work[6] == 1) & (work[12] == 1)).sum()),
+        "working_from_m6": int((paid & (work[3] != 1) & (work[6] == 1) & (work[12] == 1)).sum()),
+        "not_in_paid_work_12m": int((~paid).sum()),
+        "never_worked": int((~paid & ~ever & ~partial).sum()),
+        "worked_then_stopped": int((~paid & ever).sum()),
+        "partial_not_working": int(partial.sum()),
+    }
+
+
 def status_at_12_months(participants: pd.DataFrame) -> pd.DataFrame:
     """Status at 12 months by arm: ``status``, ``label``, ``arm``, ``count``, ``n``, percent with Wilson CI."""
     rows = []
@@ -354,6 +392,12 @@ def scenarios_from_design(planning: dict, protocol: dict, trial_12m: tuple[float
     return [(s["name"], *sources[s["source"]]) for s in planning["scenarios"]]
 
 
+def _level_key(level: str) -> str:
+    """A level as a result-key segment: 1 → yes, 0 → no, '0-8' → 0_8, '25+' → 25_plus."""
+    level = {"1": "yes", "0": "no"}.get(str(level), str(level))
+    return level.replace("+", "_plus").replace("-", "_")
+
+
 def all_results(instep) -> dict:
     """Every pilot value the feasibility chapter registers, under ``feasibility.`` keys."""
     p, f, r = instep.participants, instep.followup, instep.recruitment
@@ -361,7 +405,8 @@ def all_results(instep) -> dict:
     out: dict = {}
     for row in by_method.to_dict("records"):
         m = row["method"]
-        for k in ("approached", "enquiries", "ineligible", "not_contactable", "recruited", "percent"):
+        for k in ("approached", "enquiries", "ineligible", "ineligible_in_paid_work", "not_contactable", "recruited",
+                  "percent"):
             value = row[k]
             if not (isinstance(value, float) and math.isnan(value)):
                 out[f"recruitment.{m}.{k}"] = value
@@ -387,15 +432,35 @@ def all_results(instep) -> dict:
             out |= {f"employed_12m.{a}.count": row["count"], f"employed_12m.{a}.n": row["n"],
                     f"employed_12m.{a}.percent": row["percent"]}
     for row in baseline_by_arm(p, BASELINE_VARIABLES).to_dict("records"):
+        level = _level_key(row["level"])
         for g in ("all", "ips", "tau"):
-            out[f"baseline.{row['variable']}.{row['level']}.{g}.count"] = row[f"{g}_count"]
-            out[f"baseline.{row['variable']}.{row['level']}.{g}.percent"] = row[f"{g}_percent"]
+            out[f"baseline.{row['variable']}.{level}.{g}.count"] = row[f"{g}_count"]
+            out[f"baseline.{row['variable']}.{level}.{g}.percent"] = row[f"{g}_percent"]
     for row in continuous_by_arm(p, "age_left_school").to_dict("records"):
         for k in ("n", "missing", "mean", "sd", "median", "q1", "q3"):
             out[f"baseline.age_left_school.{row['group']}.{k}"] = row[k]
+    for row in continuous_by_arm(p, "age_left_school").to_dict("records"):
+        out[f"baseline.age_left_school.missing.{row['group']}.count"] = row["missing"]
     for row in continuous_by_arm(p, "years_since_paid_work").to_dict("records"):
         for k in ("n", "missing", "median", "q1", "q3"):
             out[f"baseline.years_since_paid_work.{row['group']}.{k}"] = row[k]
+        out[f"baseline.years_since_paid_work.missing.{row['group']}.count"] = row["missing"]
+    for name, g in _groups(p).items():
+        out[f"baseline.years_since_paid_work.over_20y.{name}.count"] = int((g["years_since_paid_work"] > 20).sum())
+    single_div = p["marital_status"].isin(["single", "divorced"])
+    out["baseline.marital_status.single_or_divorced.all.count"] = int(single_div.sum())
+    out["baseline.marital_status.single_or_divorced.all.percent"] = 100 * single_div.mean()
+    for setting, g in p.groupby("setting"):
+        v = g["years_since_paid_work"].astype(float).dropna().to_numpy()
+        for k, q in (("median", 0.5), ("q1", 0.25), ("q3", 0.75)):
+            out[f"subgroup.{setting}.years_since_paid_work.{k}"] = _stata_quantile(v, q)
+        out[f"subgroup.{setting}.never_worked.count"] = int((g["ever_paid_job"] == 0).sum())
+    silent = non_responder_profile(p, f)
+    out |= {f"retention.none_returned_profile.{k}.count": v for k, v in silent.items()}
+    patterns_all = return_patterns(p, f).set_index("group").loc["all"]
+    out["retention.not_all_returned.all.percent"] = 100 - patterns_all["all_percent"]
+    out |= {f"work_pattern.tau.{k}": v for k, v in work_patterns(p, f, "TAU").items()}
+    out["employers.themes"] = len(instep.employer_themes)
     for row in setting_comparison(p).to_dict("records"):
         out[f"subgroup.{row['setting']}.{row['characteristic']}.percent"] = row["percent"]
     return {f"feasibility.{k}": (v.item() if hasattr(v, "item") else v) for k, v in out.items()}

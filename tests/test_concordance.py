@@ -18,12 +18,15 @@ def _items(tmp_path):
           - {key: e, location: "text", printed: "<0.001", decimals: 3}
           - {key: f, location: "text", printed: "31", decimals: 0}
           - {key: g, location: "text", printed: "0.5", decimals: 1}
+          - {key: h, location: "text", printed: "3", decimals: 0}
+          - {key: i, location: "text", printed: "54", decimals: 0}
     """))
     return load_published(path)
 
 
 def test_statuses(tmp_path):
-    computed = {"a": 100 * 19 / 36, "b": 0.9451, "c": 100 * 11 / 34, "d": -2.1, "e": 2.9e-7, "f": 34}
+    computed = {"a": 100 * 19 / 36, "b": 0.9451, "c": 100 * 11 / 34, "d": -2.1, "e": 2.9e-7, "f": 34, "h": 2,
+                "i": 100 * 12 / 22}
     table = compare_published(_items(tmp_path), computed).set_index("key")
     assert table.loc["a", "status"] == "exact"
     assert table.loc["a", "computed"] == "52.8"
@@ -34,6 +37,8 @@ def test_statuses(tmp_path):
     assert table.loc["e", "status"] == "exact"
     assert table.loc["f", "status"] == "differs"
     assert table.loc["g", "status"] == "not computed"
+    assert table.loc["h", "status"] == "differs"  # a count off by one is not a rounding matter
+    assert table.loc["i", "status"] == "within rounding"  # 54.5% printed as 54
 
 
 def test_summary_counts_every_status(tmp_path):
@@ -41,7 +46,7 @@ def test_summary_counts_every_status(tmp_path):
     summary = concordance_summary(table).set_index("status")["count"]
     assert summary["exact"] == 1
     assert summary["differs"] == 1  # e: 0.5 is not < 0.001
-    assert summary["not computed"] == 5  # a missing value is 'not computed', determined or not
-    assert summary["not determined by the margins"] == 0
-    assert summary.sum() == 7
+    assert summary["not computed"] == 6  # b, c, f, g, h, i
+    assert summary["not determined by the margins"] == 1  # d, whether computed or not
+    assert summary.sum() == 9
     assert not math.isnan(summary.sum())
