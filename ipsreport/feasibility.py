@@ -376,7 +376,7 @@ def planning_power_curves(scenarios: list[tuple[str, float, float]], n_values, a
     for name, p1, p2 in scenarios:
         if math.isclose(p1, p2):
             continue
-        curve = power_curve(p1, p2, n_values, alpha=alpha, method=method)
+        curve = power_curve(p1, p2, n_values, alpha=alpha, methods=(method,))
         frames.append(curve.assign(scenario=name)[["scenario", "n_per_group", "power"]])
     return pd.concat(frames, ignore_index=True)
 

@@ -84,7 +84,8 @@ def analysed(participants: pd.DataFrame) -> pd.DataFrame:
 
 def participant_flow(participants: pd.DataFrame, employment: pd.DataFrame, questionnaires: pd.DataFrame) -> dict:
     """Counts for the CONSORT flow diagram: randomized, withdrawn and analysed by arm, responders by month."""
-    flow: dict = {"randomized": int(len(participants)), "withdrawn": int(participants["withdrawn"].sum())}
+    flow: dict = {"randomized": int(len(participants)), "withdrawn": int(participants["withdrawn"].sum()),
+                  "analysed": int((participants["withdrawn"] == 0).sum())}
     arm_of = participants.set_index("participant_id")["arm"]
     for arm in ARMS:
         in_arm = participants["arm"] == arm

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
@@ -13,8 +15,12 @@ ALPHA = 0.05
 
 
 def data_notice(data) -> str:
-    """A visible callout when the data are the synthetic reconstruction; nothing for real data."""
-    if not getattr(data, "synthetic", False):
+    """A visible callout when the data are the synthetic reconstruction; nothing for real data.
+
+    Under the built-in engine every page already carries the notice as a banner, so the callout (needed
+    under Quarto) is left out there.
+    """
+    if not getattr(data, "synthetic", False) or os.environ.get("IPSREPORT_ENGINE") == "builtin":
         return ""
     text = getattr(data, "notice", "") or (
         "The data in this report are a synthetic reconstruction that matches the published summaries; "
@@ -139,11 +145,16 @@ def allocation_story(allocation) -> str:
     return " ".join(parts)
 
 
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
+
+
 def progression_sentence(progression) -> str:
     counts = progression["verdict"].value_counts()
     reds = progression.loc[progression["verdict"] == "red", "label"].str.lower().tolist()
-    text = (f"{int(counts.get('green', 0))} criteria were met (green), {int(counts.get('amber', 0))} were amber "
-            f"and {int(counts.get('red', 0))} were not met (red)")
+    g, a, r = (int(counts.get(v, 0)) for v in ("green", "amber", "red"))
+    text = (f"Of {_count(len(progression), 'criterion', 'criteria')}, {g} {'was' if g == 1 else 'were'} met "
+            f"(green), {a} {'was' if a == 1 else 'were'} amber and {r} {'was' if r == 1 else 'were'} not met (red)")
     return text + (f": {'; '.join(reds)}." if reds else ".")
 
 

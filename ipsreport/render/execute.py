@@ -147,6 +147,8 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
     results_file = work / "results" / f"{chapter.slug}.json"
     env = {
         "IPSREPORT_RESULTS_FILE": str(results_file),
+        # The built-in engine prints the synthetic-data notice on every page itself.
+        "IPSREPORT_ENGINE": "builtin",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }

@@ -13,4 +13,4 @@ def synthesize_all(data_dir: Path | str = "data") -> list[Path]:
     from ipsreport.synth.ips_pain import write_ips_pain
 
     data_dir = Path(data_dir)
-    return [*write_ips_pain(data_dir), *write_instep(data_dir)]
+    return [*write_ips_pain(data_dir / "ips-pain"), *write_instep(data_dir)]

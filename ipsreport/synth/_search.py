@@ -264,14 +264,12 @@ def _p_from_moments(a: tuple[int, int], b: tuple[int, int], na: int, nb: int, di
     ma, mb = a[0] / (na * divisor), b[0] / (nb * divisor)
     va = (a[1] - a[0] ** 2 / na) / ((na - 1) * divisor**2)
     vb = (b[1] - b[0] ** 2 / nb) / ((nb - 1) * divisor**2)
-    x = np.array([ma]), np.array([mb])
     if equal_var:
         df = na + nb - 2
         se = math.sqrt(((na - 1) * va + (nb - 1) * vb) / df * (1 / na + 1 / nb))
     else:
         se = math.sqrt(va / na + vb / nb)
         df = (va / na + vb / nb) ** 2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
-    del x
     return float(2 * special.stdtr(df, -abs(ma - mb) / se))
 
 
