@@ -83,7 +83,7 @@ def test_loader_raises_with_every_problem(tmp_path):
         load_ips_pain(data)
     assert err.value.problems == (
         Problem("data/ips-pain/participants.csv", line_arm, "arm", "IPSX", "is not one of IPS, TAU"),
-        Problem("data/ips-pain/questionnaires.csv", line_odi, "odi", "37", "is not an even integer"),
+        Problem("data/ips-pain/questionnaires.csv", line_odi, "odi", "37", "is not a multiple of 2 or 2.5 or 20/9 (to 2 decimals)"),
     )
 
 
@@ -108,7 +108,18 @@ def test_missing_folder_raises(tmp_path):
     or not (PROJECT / "data" / "instep" / "participants.csv").exists(),
     reason="the project's data files have not been generated yet",
 )
-def test_project_data_load_by_default():
+def test_project_instep_data_load_by_default():
+    u = load_instep()
+    assert len(u.participants) == 50
+    assert len(u.followup) == 150
+    assert u.participants.arm.value_counts().to_dict() == {"TAU": 28, "IPS": 22}
+
+
+@pytest.mark.skipif(
+    not (PROJECT / "data" / "ips-pain" / "participants.csv").exists(),
+    reason="the project's data files have not been generated yet",
+)
+def test_project_ips_pain_data_load_by_default():
     d = load_ips_pain()
     assert len(d.participants) == 67
     assert int((d.participants.withdrawn == 1).sum()) == 9
@@ -116,6 +127,3 @@ def test_project_data_load_by_default():
     assert len(d.questionnaires) == 58 * 3
     assert len(d.work_12m) == 58
     assert len(d.historical_controls) == 315
-    u = load_instep()
-    assert len(u.participants) == 50
-    assert len(u.followup) == 150

@@ -26,6 +26,8 @@ __all__ = [
     "INSTEP",
     "DATASETS",
     "GRID_TOLERANCE",
+    "ODI_GRID",
+    "grid_tolerance",
     "dataset",
     "grid_text",
     "render_data_readme",
@@ -42,6 +44,13 @@ Missing = Literal["no", "yes", "if withdrawn"]
 # A score on a grid (e.g. HSCL, a multiple of 1/25) is accepted when it is within this distance of the grid,
 # so values written with at least four decimals pass (1/15 written as 0.0667 is 3.3e-5 away).
 GRID_TOLERANCE = 1e-4
+# ODI steps with 10, 8 and 9 items answered (prorated scores are written to 2 decimals).
+ODI_GRID = (Fraction(2), Fraction(5, 2), Fraction(20, 9))
+
+
+def grid_tolerance(step: Fraction) -> float:
+    """Values are written to at most 6 decimals; a step that has no short decimal (20/9) is written to 2."""
+    return 0.005 + 1e-9 if step.denominator not in (1, 2, 4, 5, 10, 15, 25) else GRID_TOLERANCE
 
 _PANDAS_DTYPE: dict[str, str] = {
     "id": "str",
@@ -60,7 +69,8 @@ class Column:
 
     ``allowed`` lists the admissible values of a category (strings) or a coded integer (e.g. months);
     ``minimum``/``maximum`` bound numbers and dates (inclusive); ``grid`` is the step every value is a
-    multiple of (``Fraction(2)``: even integers, ``Fraction(1, 25)``: HSCL item means); ``pattern`` is a
+    multiple of (``Fraction(2)``: even integers, ``Fraction(1, 25)``: HSCL item means), or a tuple of steps
+    of which the value must fit one (ODI, prorated when items are unanswered); ``pattern`` is a
     regular expression an ID or code must match in full; ``source`` says where the published margins of
     this column are printed.
     """
@@ -73,7 +83,7 @@ class Column:
     examples: tuple[str, ...] = ()
     minimum: float | dt.date | None = None
     maximum: float | dt.date | None = None
-    grid: Fraction | None = None
+    grid: Fraction | tuple[Fraction, ...] | None = None
     pattern: str | None = None
     missing: Missing = "no"
     source: str = ""
@@ -170,7 +180,8 @@ def _ips_id(description: str) -> Column:
     return Column("participant_id", "id", description, pattern=r"^NO-\d{3}$")
 
 
-def _score(name: str, description: str, lo: float, hi: float, grid: Fraction, unit: str) -> Column:
+def _score(name: str, description: str, lo: float, hi: float, grid: Fraction | tuple[Fraction, ...],
+           unit: str) -> Column:
     return Column(
         name,
         "number",
@@ -241,7 +252,9 @@ IPS_QUESTIONNAIRES = DataFile(
     columns=(
         _ips_id("Analysed participant (in participants.csv, not withdrawn)."),
         Column("month", "integer", "Months since baseline.", unit="months", allowed=(0, 6, 12)),
-        _score("odi", "Oswestry Disability Index: 2 × sum of 10 items scored 0–5.", 0, 100, Fraction(2), "points"),
+        _score("odi", "Oswestry Disability Index: 2 × sum of 10 items scored 0–5; with one or two items "
+               "unanswered, prorated as 100 × sum / (5 × items answered), written to 2 decimals.", 0, 100,
+               ODI_GRID, "points"),
         _score("eq_vas", "EQ-5D visual analogue scale (health-related quality of life).", 0, 100, Fraction(1), "points"),
         _score("hscl", "Hopkins Symptom Checklist: mean of 25 items (psychological distress).", 1, 4, Fraction(1, 25), "item mean"),
         _score("hscl_anxiety", "HSCL anxiety: mean of 10 items.", 1, 4, Fraction(1, 10), "item mean"),
@@ -556,8 +569,10 @@ def _number(x: float | Fraction) -> str:
     return str(int(f)) if f.is_integer() else str(f)
 
 
-def grid_text(step: Fraction) -> str:
+def grid_text(step: Fraction | tuple[Fraction, ...]) -> str:
     """``Fraction(2)`` → 'an even integer', ``Fraction(1)`` → 'a whole number', ``Fraction(1, 25)`` → 'a multiple of 1/25'."""
+    if isinstance(step, tuple):
+        return "a multiple of " + " or ".join(_number(s) for s in step) + " (to 2 decimals)"
     if step == 1:
         return "a whole number"
     if step == 2:

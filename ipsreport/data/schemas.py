@@ -13,7 +13,7 @@ from fractions import Fraction
 import pandas as pd
 import pandera.pandas as pa
 
-from ipsreport.data.dictionary import DATASETS, GRID_TOLERANCE, Column, DataFile, grid_text
+from ipsreport.data.dictionary import DATASETS, Column, DataFile, grid_text, grid_tolerance
 
 __all__ = ["UNIQUE_KEY_CHECK", "column_schema", "file_schema", "schemas"]
 
@@ -31,11 +31,12 @@ def _bound_text(c: Column, value: float | dt.date) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _on_grid(step: Fraction):
-    size = float(step)
+def _on_grid(step: Fraction | tuple[Fraction, ...]):
+    steps = step if isinstance(step, tuple) else (step,)
+    sizes = [(float(s), grid_tolerance(s)) for s in steps]
 
     def check(value: float) -> bool:
-        return abs(value - round(value / size) * size) <= GRID_TOLERANCE
+        return any(abs(value - round(value / size) * size) <= tol for size, tol in sizes)
 
     return check
 

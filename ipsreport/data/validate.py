@@ -41,6 +41,11 @@ _MAX_VALUE_CHARS = 60
 _HSCL_TOLERANCE = 1e-3
 
 
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+
 def default_data_dir() -> Path:
     """The project's ``data/`` folder."""
     return Path(__file__).resolve().parents[2] / "data"
@@ -425,15 +430,18 @@ def _ips_pain_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame
         out += _missing_rows(frames, "employment.csv", labels["employment.csv"], analysed, (6, 12, 24))
         out += _missing_rows(frames, "work_12m.csv", labels["work_12m.csv"], analysed, None)
 
-    # hscl is the mean of all 25 items.
+    # hscl is the mean of all answered items, i.e. the item-weighted mean of its two subscale means (weights
+    # 10 and 15 when every item is answered), so it always lies between them.
     if _has(frames, "questionnaires.csv", "hscl", "hscl_anxiety", "hscl_depression"):
         q = frames["questionnaires.csv"]
-        expected = (10 * q["hscl_anxiety"] + 15 * q["hscl_depression"]) / 25
-        off = (q["hscl"] - expected).abs() > _HSCL_TOLERANCE
+        low = q[["hscl_anxiety", "hscl_depression"]].min(axis=1)
+        high = q[["hscl_anxiety", "hscl_depression"]].max(axis=1)
+        off = (q["hscl"] < low - _HSCL_TOLERANCE) | (q["hscl"] > high + _HSCL_TOLERANCE)
         for line in q.index[off.fillna(False)]:
             out.append(
                 Problem(labels["questionnaires.csv"], int(line), "hscl", raw["questionnaires.csv"].at[line, "hscl"],
-                        f"differs from (10 × hscl_anxiety + 15 × hscl_depression) / 25 = {expected[line]:.4f}")
+                        f"is not between hscl_anxiety and hscl_depression ({_fmt(low[line])} and "
+                        f"{_fmt(high[line])}); the total is the mean of the answered items")
             )
 
     # Employment since baseline is cumulative: once 1, never 0 at a later month.
