@@ -1,10 +1,14 @@
-"""Figures: tidy frames and small result dictionaries in, matplotlib Figures out (no statistics here)."""
+"""Figures: tidy frames and small result dictionaries in, matplotlib Figures out (no statistics here).
+
+Figures are built with ``matplotlib.figure.Figure``, not pyplot, so a notebook shows each exactly once (as the
+cell's value) and nothing accumulates in pyplot's global state.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 __all__ = [
@@ -37,9 +41,10 @@ def _arrow(ax, x0, y0, x1, y1):
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 0.9})
 
 
-def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> plt.Figure:
+def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> Figure:
     """CONSORT-style participant flow from the counts of ``ipsreport.trial.participant_flow``."""
-    fig, ax = plt.subplots(figsize=(7.0, 6.4))
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    ax = fig.subplots()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
@@ -63,9 +68,10 @@ def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> plt.F
     return fig
 
 
-def fig_employment_rates(employment: pd.DataFrame) -> plt.Figure:
+def fig_employment_rates(employment: pd.DataFrame) -> Figure:
     """Cumulative employment rate by arm at each follow-up, with 95% Wilson intervals."""
-    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    ax = fig.subplots()
     offsets = {"IPS": -0.35, "TAU": 0.35}
     for arm in ("IPS", "TAU"):
         a = arm.lower()
@@ -85,7 +91,7 @@ def fig_employment_rates(employment: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def fig_trajectories(summary: pd.DataFrame, labels: dict[str, str]) -> plt.Figure:
+def fig_trajectories(summary: pd.DataFrame, labels: dict[str, str]) -> Figure:
     """Mean (95% CI) of each outcome by arm and month: small multiples, one panel per outcome.
 
     ``summary`` has columns ``outcome``, ``arm``, ``month``, ``n``, ``mean``, ``ci_low``, ``ci_high``.
@@ -93,7 +99,8 @@ def fig_trajectories(summary: pd.DataFrame, labels: dict[str, str]) -> plt.Figur
     outcomes = list(dict.fromkeys(summary["outcome"]))
     ncol = 3
     nrow = int(np.ceil(len(outcomes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(7.2, 2.2 * nrow), sharex=True)
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    axes = fig.subplots(nrow, ncol, sharex=True)
     axes = np.atleast_1d(axes).ravel()
     for ax, outcome in zip(axes, outcomes):
         rows = summary.loc[summary["outcome"] == outcome]
@@ -118,12 +125,13 @@ def fig_trajectories(summary: pd.DataFrame, labels: dict[str, str]) -> plt.Figur
     return fig
 
 
-def fig_recruitment_funnel(funnel: pd.DataFrame) -> plt.Figure:
+def fig_recruitment_funnel(funnel: pd.DataFrame) -> Figure:
     """Horizontal bars per recruitment method: approached, enquired and recruited (log scale).
 
     ``funnel`` has columns ``label``, ``approached`` (NaN when unknown), ``enquiries``, ``recruited``.
     """
-    fig, ax = plt.subplots(figsize=(6.6, 3.4))
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    ax = fig.subplots()
     y = np.arange(len(funnel))[::-1]
     stages = (("approached", "Approached", "#c9d6e8"), ("enquiries", "Enquired or identified", "#7f9fc7"),
               ("recruited", "Recruited", "#1f4e79"))
@@ -145,12 +153,13 @@ def fig_recruitment_funnel(funnel: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def fig_retention(retention: pd.DataFrame) -> plt.Figure:
+def fig_retention(retention: pd.DataFrame) -> Figure:
     """Questionnaire return (%) with 95% Wilson intervals by arm and month.
 
     ``retention`` has columns ``month``, ``arm``, ``percent``, ``ci_low``, ``ci_high``.
     """
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    ax = fig.subplots()
     for arm, shift in (("IPS", -0.3), ("TAU", 0.3)):
         r = retention.loc[retention["arm"] == arm].sort_values("month")
         x = r["month"].to_numpy(dtype=float) + shift
@@ -169,12 +178,13 @@ def fig_retention(retention: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def fig_power_curve(curve: pd.DataFrame, target_power: float = 0.9) -> plt.Figure:
+def fig_power_curve(curve: pd.DataFrame, target_power: float = 0.9) -> Figure:
     """Power against sample size per arm, one line per scenario.
 
     ``curve`` has columns ``scenario``, ``n_per_group``, ``power``.
     """
-    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
+    ax = fig.subplots()
     palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#808080"]
     for colour, (name, rows) in zip(palette, curve.groupby("scenario", sort=False)):
         ax.plot(rows["n_per_group"], rows["power"], color=colour, lw=1.6, label=name)

@@ -77,7 +77,9 @@ def fmt_mean_sd(mean, sd, decimals: int = 2) -> str:
 
 
 def fmt_ci(low, high, decimals: int = 2) -> str:
-    return f"{fmt_num(low, decimals)}{DASH}{fmt_num(high, decimals)}"
+    """'0.56–5.56'; with a negative limit '−25.2 to 24.1', since a dash next to a minus sign misleads."""
+    a, b = fmt_num(low, decimals), fmt_num(high, decimals)
+    return f"{a} to {b}" if MINUS in a + b else f"{a}{DASH}{b}"
 
 
 def fmt_est_ci(estimate, low, high, decimals: int = 2) -> str:

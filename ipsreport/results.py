@@ -48,8 +48,11 @@ def _target_file() -> Path | None:
     return None
 
 
-def register(key: str, value: Any) -> Any:
-    """Record a reported value under ``key`` and return it unchanged (so it can be used inline)."""
+def register(key: str, value: Any) -> None:
+    """Record a reported value under ``key``.
+
+    Returns None, so a cell ending in a registration shows nothing (a cell's last value is displayed).
+    """
     if not _KEY.match(key):
         raise ValueError(f"result key {key!r} is not a lower-case dotted name")
     _values[key] = _plain(value)
@@ -59,14 +62,12 @@ def register(key: str, value: Any) -> Any:
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(_values, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(target)
-    return value
 
 
-def register_many(values: Mapping[str, Any], prefix: str = "") -> Mapping[str, Any]:
+def register_many(values: Mapping[str, Any], prefix: str = "") -> None:
     """Register every item of ``values`` (keys joined to ``prefix`` with a dot)."""
     for key, value in values.items():
         register(f"{prefix}.{key}" if prefix else key, value)
-    return values
 
 
 def registered() -> dict[str, Any]:

@@ -178,7 +178,7 @@ def tbl_secondary(secondary: pd.DataFrame) -> GT:
     """Unadjusted secondary outcomes at 6 and 12 months by arm: n, mean (SD) and P."""
     rows = []
     for outcome, group in secondary.groupby("outcome", sort=False):
-        row = {"label": group["label"].iloc[0]}
+        row = {"label": group["short"].iloc[0]}
         for r in group.itertuples(index=False):
             m = f"m{r.month}"
             row |= {f"{m}_ips_n": fmt_int(r.ips_n), f"{m}_ips": fmt_mean_sd(r.ips_mean, r.ips_sd),
@@ -195,8 +195,10 @@ def tbl_secondary(secondary: pd.DataFrame) -> GT:
     gt = (gt.cols_label(**labels)
           .cols_align("left", columns=["label"])
           .cols_align("right", columns=[c for c in frame.columns if c != "label"])
-          .tab_source_note("Ranges: ODI and EQ-VAS 0–100; HSCL-25 and subscales 1–4; BPI 0–10. "
-                           "Higher is worse except for EQ-VAS."))
+          .tab_source_note("ODI, Oswestry Disability Index (0–100); EQ-VAS, EuroQol visual analogue scale "
+                           "(0–100); HSCL-25, Hopkins Symptom Checklist with its anxiety and depression subscales "
+                           "(1–4); pain ratings from the Brief Pain Inventory, now and worst, average and least in "
+                           "the past week (0–10). Higher is worse except for EQ-VAS."))
     for note in _test_notes(secondary["test"]):
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note("The t-test variant follows Levene's test (centred on the mean): Student's t when "
@@ -311,6 +313,8 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
     """The pilot's baseline table: n (%) per level for all / IPS / TAU, grouped by characteristic."""
     rows = []
     for r in levels.to_dict("records"):
+        if r["level"] == "missing" and r["all_count"] == 0:
+            continue  # a 'Missing' row of zeros says nothing
         rows.append({"group": r["label"], "level": r["level_label"],
                      **{g: fmt_n_pct(r[f"{g}_count"], r[f"{g}_percent"], 0) for g in ("all", "ips", "tau")}})
     for label, frame, with_mean in (("Age on leaving school, years", age_left_school, True),

@@ -55,6 +55,10 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "bpi_least": ("Least pain, past week (BPI)", "0–10"),
 }
 
+SHORT_LABELS = {"odi": "ODI", "eq_vas": "EQ-VAS", "hscl": "HSCL-25", "hscl_anxiety": "Anxiety",
+                "hscl_depression": "Depression", "bpi_current": "Pain now", "bpi_worst": "Worst pain",
+                "bpi_average": "Average pain", "bpi_least": "Least pain"}
+
 # Binary baseline characteristics: key, label, how to derive the 0/1 series from participants.
 BINARY_BASELINE: dict[str, str] = {
     "female": "Female",
@@ -238,7 +242,7 @@ def secondary_outcomes(participants: pd.DataFrame, questionnaires: pd.DataFrame)
             y = at.loc[at["arm"] == "TAU", outcome].astype(float).dropna().to_numpy()
             cmp = compare_means(x, y)
             rows.append({
-                "outcome": outcome, "label": label, "month": month,
+                "outcome": outcome, "label": label, "short": SHORT_LABELS[outcome], "month": month,
                 "ips_n": cmp.n1, "ips_mean": cmp.mean1, "ips_sd": cmp.sd1,
                 "tau_n": cmp.n2, "tau_mean": cmp.mean2, "tau_sd": cmp.sd2,
                 "levene_p": cmp.levene_p, "test": cmp.variant, "statistic": cmp.t, "df": cmp.df,
@@ -396,7 +400,8 @@ def baseline_results(baseline: pd.DataFrame) -> dict:
             stats = ("count", "n", "percent") if r["kind"] == "binary" else ("n", "mean", "sd")
             for s in stats:
                 key = "denominator" if (s == "n" and r["kind"] == "binary") else s
-                out[f"{v}.{arm}.{key}"] = r[f"{arm}_{s}"]
+                value = r[f"{arm}_{s}"]
+                out[f"{v}.{arm}.{key}"] = int(value) if s in ("count", "n") else value
         if not r["subrow"]:
             out[f"{v}.p_value"] = r["p_value"]
             out[f"{v}.test"] = r["test"]

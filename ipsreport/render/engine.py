@@ -314,9 +314,18 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
     if not changed:
         console.print("No reported result changed.")
         return
-    console.print(f"{len(changed)} reported result(s) changed:")
+    if all(old is None for _, old, _ in changed):
+        console.print(f"No previous results.json: {len(changed)} reported result(s) written.")
+        return
+    console.print(f"{len(changed)} reported result(s) changed since the previous render:")
     limit = max(budget - 2, 5)
+
+    def show(value: Any) -> str:
+        if value is None:
+            return "(absent)"
+        return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
     for key, old, new in changed[:limit]:
-        console.print(f"  {key}: {old!r} → {new!r}", markup=False)
+        console.print(f"  {key}: {show(old)} → {show(new)}", markup=False)
     if len(changed) > limit:
         console.print(f"  … {len(changed) - limit} more")

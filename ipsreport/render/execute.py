@@ -75,6 +75,9 @@ def _options(book: Book, doc: Document, cell: Cell) -> dict[str, Any]:
 
 def _setup_code(book: Book) -> str:
     return (
+        # As Quarto does: activate the inline backend first, so Figure objects display as PNG even when built
+        # without pyplot; then the book's figure defaults (the backend would otherwise reset the dpi).
+        "get_ipython().run_line_magic('matplotlib', 'inline')\n"
         "import matplotlib as _ipsr_mpl\n"
         f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
         f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
