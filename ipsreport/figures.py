@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import ScalarFormatter
 
 __all__ = [
     "ARM_COLORS",
@@ -143,6 +144,7 @@ def fig_recruitment_funnel(funnel: pd.DataFrame) -> Figure:
             ax.text(max(v, 0.8) * 1.08 if not np.isnan(v) else 0.85, yy,
                     "unknown" if np.isnan(v) else f"{int(v)}", va="center", fontsize=7.5)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlim(0.7, funnel[["approached", "enquiries", "recruited"]].max().max() * 4)
     ax.set_yticks(y)
     ax.set_yticklabels(funnel["label"], fontsize=8)

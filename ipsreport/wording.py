@@ -9,7 +9,7 @@ from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
            "secondary_summary", "interaction_summary", "poster_sentence", "allocation_story",
-           "progression_sentence", "planning_sentence"]
+           "progression_sentence", "planning_sentence", "risk_difference_sentence"]
 
 ALPHA = 0.05
 
@@ -167,3 +167,14 @@ def planning_sentence(planning) -> str:
     return (f"The totals range from {int(small['n_total'])} participants ({small['scenario']}) to "
             f"{int(big['n_total'])} ({big['scenario']}); at the pilot's primary-care yield the largest would mean "
             f"approaching about {int(big['to_approach']):,} people.")
+
+
+def risk_difference_sentence(row, months: int) -> str:
+    """The absolute difference with its Newcombe interval, and what the interval does or does not exclude."""
+    rd = fmt_est_ci(row["risk_difference"], row["rd_ci_low"], row["rd_ci_high"], decimals=1)
+    if row["rd_ci_low"] <= 0 <= row["rd_ci_high"]:
+        reading = "the interval includes no difference as well as differences of practical importance"
+    else:
+        side = "more" if row["rd_ci_low"] > 0 else "less"
+        reading = f"the interval excludes no difference: employment was {side} common with IPS"
+    return f"The absolute difference at {months} months was {rd} percentage points; {reading}."
