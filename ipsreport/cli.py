@@ -45,10 +45,12 @@ def render(
             project_dir.resolve(), formats=_parse_formats(to), use_cache=not no_cache, engine=engine, console=console
         )
     except DataValidationError as err:
-        console.print(f"[bold red]The data did not validate; _book/ was left as it was.[/]\n{err}", highlight=False)
+        console.print("[bold red]The data did not validate; _book/ was left as it was.[/]")
+        console.print(str(err), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RenderError as err:
-        console.print(f"[bold red]Render failed; _book/ was left as it was.[/]\n{err}", highlight=False)
+        console.print("[bold red]Render failed; _book/ was left as it was.[/]")
+        console.print(str(err), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     print_summary(summary, console)
 
@@ -62,7 +64,7 @@ def validate(
 
     problems = validate_data_dir(data_dir)
     if problems:
-        console.print(format_problems(problems), highlight=False, markup=False)
+        console.print(format_problems(problems), highlight=False, markup=False, soft_wrap=True)
         console.print(f"[bold red]{len(problems)} problem(s) found.[/]")
         raise typer.Exit(2)
     console.print(f"[green]All data files in {data_dir} are valid.[/]")

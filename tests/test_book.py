@@ -88,7 +88,8 @@ def perturbed(rendered, tmp_path_factory) -> tuple[Path, dict]:
     q.loc[(q["participant_id"] == dropped) & (q["month"] == "6"), scores] = ""
     q.to_csv(data / "questionnaires.csv", index=False, lineterminator="\n")
     jobs = pd.read_csv(data / "jobs.csv", dtype=str, keep_default_na=False)
-    jobs.loc[jobs.index[-1], "job_sector"] = "<script>alert(1)</script>"
+    later_job = jobs.index[jobs["job_number"] != "1"][-1]  # job 1 must equal work_12m.job_sector
+    jobs.loc[later_job, "job_sector"] = "<script>alert(1)</script>"
     jobs.to_csv(data / "jobs.csv", index=False, lineterminator="\n")
     result = _render(project)
     if result.returncode != 0 and "job_sector" in result.stderr:

@@ -309,10 +309,8 @@ IPS_WORK_12M = DataFile(
         ),
         Column(
             "job_sector",
-            "category",
+            "text",
             "Sector of the first job attained (IPS participants with a job), else missing; as job 1 in jobs.csv.",
-            examples=("health_social", "childcare_school", "business_assistant", "retail"),
-            pattern=_SNAKE,
             missing="yes",
             source="text, job sectors",
         ),
@@ -329,10 +327,10 @@ IPS_JOBS = DataFile(
         Column("job_number", "integer", "1, 2, … within participant, consecutive.", minimum=1),
         Column(
             "job_sector",
-            "category",
-            "Sector of the job: the listed codes or another snake_case sector code.",
-            examples=("health_social", "childcare_school", "business_assistant", "retail"),
-            pattern=_SNAKE,
+            "text",
+            "Sector of the job, free text as recorded by the employment specialists. The report names the codes "
+            "health_social, childcare_school, business_assistant and retail; any other text is shown as written "
+            "(escaped).",
             source="text, job sectors (shares)",
         ),
     ),
