@@ -2,7 +2,8 @@
 
 great_tables styles its tables with a ``<style>`` block and classes; pandoc's HTML reader needs plain markup, so
 alignment classes become ``align`` attributes, footnote marks become superscripts and styling is dropped. The
-spanners (colspan), row groups and the ``<tfoot>`` (source notes, footnotes) survive as table structure.
+spanners (colspan) and row groups survive as table structure; the ``<tfoot>`` (source notes, footnotes)
+becomes paragraphs right after the table.
 """
 
 from __future__ import annotations
@@ -40,7 +41,17 @@ def clean_table_html(html: str) -> str | None:
         table.attrs.pop(name, None)
     for name in [a for a in table.attrs if a.startswith("data-")]:
         del table[name]
-    return str(table)
+    # Source notes and footnotes become paragraphs after the table: as a table foot, Typst would repeat them
+    # on every page a long table spans.
+    notes = []
+    tfoot = table.find("tfoot")
+    if tfoot is not None:
+        for cell in tfoot.find_all(["td", "th"]):
+            inner = cell.decode_contents().strip()
+            if inner:
+                notes.append(f"<p>{inner}</p>")
+        tfoot.decompose()
+    return str(table) + "".join(notes)
 
 
 def native_tables(ast: dict[str, Any]) -> dict[str, Any]:
