@@ -268,9 +268,9 @@ def mixed_models(participants: pd.DataFrame, questionnaires: pd.DataFrame) -> pd
         data = long[["participant_id", "group", "time", outcome]].dropna()
         data = data.astype({outcome: float})
         fit = fit_group_time_mixed(data, outcome)
-        frames.append(fit.coefficients.assign(outcome=outcome, label=label, n_obs=fit.info.n_obs,
-                                              n_groups=fit.info.n_groups))
-    cols = ["outcome", "label", "term", "estimate", "se", "z", "p_value", "n_obs", "n_groups"]
+        frames.append(fit.coefficients.assign(outcome=outcome, label=label, short=SHORT_LABELS[outcome],
+                                              n_obs=fit.info.n_obs, n_groups=fit.info.n_groups))
+    cols = ["outcome", "label", "short", "term", "estimate", "se", "z", "p_value", "n_obs", "n_groups"]
     return pd.concat(frames, ignore_index=True)[cols]
 
 

@@ -9,7 +9,8 @@ from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
            "secondary_summary", "interaction_summary", "poster_sentence", "allocation_story",
-           "progression_sentence", "planning_sentence", "risk_difference_sentence"]
+           "progression_sentence", "planning_sentence", "risk_difference_sentence",
+           "mixed_model_caveat"]
 
 ALPHA = 0.05
 
@@ -102,7 +103,7 @@ def secondary_summary(secondary, alpha: float = ALPHA) -> str:
     parts = []
     for r in hits.to_dict("records"):
         higher = "IPS" if r["ips_mean"] > r["tau_mean"] else "TAU"
-        parts.append(f"{r['label'].split(' (')[0].lower()} at {r['month']} months (higher in {higher}; "
+        parts.append(f"{_lower(r['short'])} at {r['month']} months (higher in {higher}; "
                      f"{fmt_num(r['ips_mean'])} vs {fmt_num(r['tau_mean'])}, {p_text(r['p_value'])})")
     return f"Comparisons reaching P < {fmt_num(alpha)}: " + "; ".join(parts) + "."
 
@@ -113,9 +114,18 @@ def interaction_summary(interactions, alpha: float = ALPHA) -> str:
     smallest = interactions.sort_values("p_value").iloc[0]
     if hits.empty:
         return (f"No group × time term reached P < {fmt_num(alpha)}; the smallest P was "
-                f"{fmt_p(smallest['p_value'])} ({smallest['label'].split(' (')[0].lower()}).")
-    names = ", ".join(h.split(" (")[0].lower() for h in hits["label"])
+                f"{fmt_p(smallest['p_value'])} ({_lower(smallest['short'])}).")
+    names = _join([_lower(h) for h in hits["short"]])
     return f"The group × time term reached P < {fmt_num(alpha)} for {names}."
+
+
+def _lower(label: str) -> str:
+    """Lower-case a label's first letter unless it is an abbreviation (ODI, EQ-VAS, HSCL-25)."""
+    return label if label[:2].isupper() else label[0].lower() + label[1:]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def poster_sentence(by_method) -> str:
@@ -178,3 +188,12 @@ def risk_difference_sentence(row, months: int) -> str:
         side = "more" if row["rd_ci_low"] > 0 else "less"
         reading = f"the interval excludes no difference: employment was {side} common with IPS"
     return f"The absolute difference at {months} months was {rd} percentage points; {reading}."
+
+
+def mixed_model_caveat(data) -> str:
+    """With reconstructed data the mixed models cannot reproduce the published ones: say so."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("Because the data are a reconstruction from published summaries, which do not determine how each "
+            "person's scores hang together over time, these estimates are not the trial's; the reproducibility "
+            "appendix sets them beside the published ones.")
