@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,7 +30,10 @@ __all__ = [
 ]
 
 # Order matters: the summary lists statuses in this order.
-STATUSES = ("exact", "within rounding", "differs", "not determined by the margins", "not computed")
+STATUSES = ("exact", "within rounding", "inconsistent in the paper", "differs", "not determined by the margins",
+            "not computed")
+# A published item whose note starts like this is a printed number the paper's own numbers contradict.
+_INCONSISTENT = re.compile(r"^(internally )?inconsistent\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ class PublishedItem:
     decimals: int
     determined: bool
     note: str
+
+    @property
+    def inconsistent(self) -> bool:
+        """The note says the printed value contradicts the paper's other numbers."""
+        return bool(_INCONSISTENT.match(self.note))
 
 
 def load_published(path: str | Path) -> list[PublishedItem]:
@@ -81,6 +90,9 @@ def _status(item: PublishedItem, computed) -> str:
             status = "within rounding"
         else:
             status = "differs"
+    if status != "exact" and item.inconsistent:
+        # The data cannot match a printed number that the paper itself contradicts: flag it as such.
+        return "inconsistent in the paper"
     return status
 
 
@@ -90,7 +102,8 @@ def compare_published(items: list[PublishedItem], computed: dict) -> pd.DataFram
 
     Columns: ``key``, ``location``, ``printed``, ``computed``, ``computed_raw``, ``status``, ``note``.
     A number is 'exact' when the computed value, rounded half-up to the printed decimals, is the printed
-    value; 'within rounding' when a non-count is one unit of the last printed decimal away; 'not determined
+    value; 'within rounding' when a non-count is one unit of the last printed decimal away; 'inconsistent in
+    the paper' when it is not exact and the item's note says the printed number contradicts the paper's others; 'not determined
     by the margins' for numbers the reconstruction cannot pin down (shown for information).
     """
     rows = []

@@ -10,7 +10,7 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
            "allocation_sentence", "baseline_balance", "t_test_phrase",
            "secondary_summary", "interaction_summary", "poster_sentence", "allocation_story",
            "progression_sentence", "planning_sentence", "risk_difference_sentence",
-           "mixed_model_caveat"]
+           "mixed_model_caveat", "concordance_sentence"]
 
 ALPHA = 0.05
 
@@ -197,3 +197,10 @@ def mixed_model_caveat(data) -> str:
     return ("Because the data are a reconstruction from published summaries, which do not determine how each "
             "person's scores hang together over time, these estimates are not the trial's; the reproducibility "
             "appendix sets them beside the published ones.")
+
+
+def concordance_sentence(study: str, counts) -> str:
+    """'Of the trial's 430 published numbers, 284 are exact, …' from a status → count mapping."""
+    total = int(sum(counts.values))
+    parts = [f"{int(n)} {status}" for status, n in counts.items() if n]
+    return f"Of the {study}'s {total} published numbers: {_join(parts)}."

@@ -20,18 +20,21 @@ def _items(tmp_path):
           - {key: g, location: "text", printed: "0.5", decimals: 1}
           - {key: h, location: "text", printed: "3", decimals: 0}
           - {key: i, location: "text", printed: "54", decimals: 0}
+          - {key: j, location: "T1", printed: "32.3", decimals: 1, note: "Internally inconsistent: 11/34 is 32.35%"}
+          - {key: k, location: "text", printed: "3", decimals: 0, note: "Inconsistent: Table 2 gives 2"}
+          - {key: l, location: "T1", printed: "76.3", decimals: 1, note: "Inconsistent, but reproduced"}
     """))
     return load_published(path)
 
 
 def test_statuses(tmp_path):
     computed = {"a": 100 * 19 / 36, "b": 0.9451, "c": 100 * 11 / 34, "d": -2.1, "e": 2.9e-7, "f": 34, "h": 2,
-                "i": 100 * 12 / 22}
+                "i": 100 * 12 / 22, "j": 100 * 11 / 34, "k": 2, "l": 100 * 29 / 38}
     table = compare_published(_items(tmp_path), computed).set_index("key")
     assert table.loc["a", "status"] == "exact"
     assert table.loc["a", "computed"] == "52.8"
     assert table.loc["b", "status"] == "within rounding"  # 0.945 vs printed 0.946
-    assert table.loc["c", "status"] == "within rounding"  # 32.4 vs printed 32.3
+    assert table.loc["c", "status"] == "within rounding"  # 32.4 vs printed 32.3, no inconsistency noted
     assert table.loc["c", "note"] == "11/34 is 32.35"
     assert table.loc["d", "status"] == "not determined by the margins"
     assert table.loc["e", "status"] == "exact"
@@ -39,6 +42,9 @@ def test_statuses(tmp_path):
     assert table.loc["g", "status"] == "not computed"
     assert table.loc["h", "status"] == "differs"  # a count off by one is not a rounding matter
     assert table.loc["i", "status"] == "within rounding"  # 54.5% printed as 54
+    assert table.loc["j", "status"] == "inconsistent in the paper"
+    assert table.loc["k", "status"] == "inconsistent in the paper"  # even for a count
+    assert table.loc["l", "status"] == "exact"  # a note does not override a match
 
 
 def test_summary_counts_every_status(tmp_path):
@@ -46,7 +52,7 @@ def test_summary_counts_every_status(tmp_path):
     summary = concordance_summary(table).set_index("status")["count"]
     assert summary["exact"] == 1
     assert summary["differs"] == 1  # e: 0.5 is not < 0.001
-    assert summary["not computed"] == 6  # b, c, f, g, h, i
+    assert summary["not computed"] == 9  # b, c, f, g, h, i, j, k, l
     assert summary["not determined by the margins"] == 1  # d, whether computed or not
-    assert summary.sum() == 9
+    assert summary.sum() == 12
     assert not math.isnan(summary.sum())
