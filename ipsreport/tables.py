@@ -338,45 +338,45 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
     return _manuscript(gt)
 
 
-def tbl_setting_comparison(settings: pd.DataFrame) -> GT:
+def _k_of_n_ci(count, n, percent, low, high) -> str:
+    """'8/22, 36 (20–57)': count of n, then percent with its 95% CI, whole percents."""
+    return f"{int(count)}/{int(n)}, {_pct_ci(percent, low, high, 0)}"
+
+
+def _wide_rates(frame: pd.DataFrame, row_key: str, label, col_key: str, cols: dict[str, str],
+                count: str = "count") -> list[dict]:
+    """One output row per ``row_key`` value with a 'k/n, % (CI)' cell per ``col_key`` value."""
     rows = []
-    for key, r in settings.groupby("characteristic", sort=False):
-        s = r.set_index("setting")
-        rows.append({"label": r["label"].iloc[0],
-                     **{st: f"{int(s.loc[st, 'count'])}/{int(s.loc[st, 'n'])}, "
-                            f"{_pct_ci(s.loc[st, 'percent'], s.loc[st, 'ci_low'], s.loc[st, 'ci_high'], 0)}"
-                        for st in ("primary_care", "pain_service")}})
+    for key, r in frame.groupby(row_key, sort=False):
+        s = r.set_index(col_key)
+        rows.append({"label": label(key, r),
+                     **{out: _k_of_n_ci(s.loc[c, count], s.loc[c, "n"], s.loc[c, "percent"], s.loc[c, "ci_low"],
+                                        s.loc[c, "ci_high"]) for c, out in cols.items()}})
+    return rows
+
+
+def tbl_setting_comparison(settings: pd.DataFrame) -> GT:
+    rows = _wide_rates(settings, "characteristic", lambda _, r: r["label"].iloc[0], "setting",
+                       {"primary_care": "primary_care", "pain_service": "pain_service"})
     return tbl_simple(pd.DataFrame(rows), {"label": "Characteristic", "primary_care": "Primary care",
                                            "pain_service": "Pain services"}, align_left=["label"],
                       notes=["n/N, percent (95% Wilson CI)."])
 
 
 def tbl_retention(retention: pd.DataFrame, patterns: pd.DataFrame) -> GT:
-    rows = []
-    for month, r in retention.groupby("month", sort=True):
-        s = r.set_index("arm")
-        rows.append({"what": f"Returned at {month} months",
-                     **{a.lower(): f"{int(s.loc[a, 'returned'])}/{int(s.loc[a, 'n'])}, "
-                                   f"{_pct_ci(s.loc[a, 'percent'], s.loc[a, 'ci_low'], s.loc[a, 'ci_high'], 0)}"
-                        for a in ("IPS", "TAU")}})
+    rows = _wide_rates(retention.sort_values("month"), "month", lambda m, _: f"Returned at {m} months", "arm",
+                       {"IPS": "ips", "TAU": "tau"}, count="returned")
     p = patterns.set_index("group")
     for what, col in (("Returned all", "all"), ("Returned none", "none")):
-        rows.append({"what": what,
-                     **{g: f"{int(p.loc[g, col + '_returned'])}/{int(p.loc[g, 'n'])}, "
-                           f"{_pct_ci(p.loc[g, col + '_percent'], p.loc[g, col + '_ci_low'], p.loc[g, col + '_ci_high'], 0)}"
-                        for g in ("ips", "tau")}})
-    return tbl_simple(pd.DataFrame(rows), {"what": "", "ips": "IPS", "tau": "TAU"}, align_left=["what"],
+        rows.append({"label": what,
+                     **{g: _k_of_n_ci(p.loc[g, f"{col}_returned"], p.loc[g, "n"], p.loc[g, f"{col}_percent"],
+                                      p.loc[g, f"{col}_ci_low"], p.loc[g, f"{col}_ci_high"]) for g in ("ips", "tau")}})
+    return tbl_simple(pd.DataFrame(rows), {"label": "", "ips": "IPS", "tau": "TAU"}, align_left=["label"],
                       notes=["n/N, percent (95% Wilson CI)."])
 
 
 def tbl_status(status: pd.DataFrame) -> GT:
-    rows = []
-    for key, r in status.groupby("status", sort=False):
-        s = r.set_index("arm")
-        rows.append({"label": r["label"].iloc[0],
-                     **{a.lower(): f"{int(s.loc[a, 'count'])}/{int(s.loc[a, 'n'])}, "
-                                   f"{_pct_ci(s.loc[a, 'percent'], s.loc[a, 'ci_low'], s.loc[a, 'ci_high'], 0)}"
-                        for a in ("IPS", "TAU")}})
+    rows = _wide_rates(status, "status", lambda _, r: r["label"].iloc[0], "arm", {"IPS": "ips", "TAU": "tau"})
     return tbl_simple(pd.DataFrame(rows), {"label": "Status at 12 months", "ips": "IPS", "tau": "TAU"},
                       align_left=["label"], notes=["n/N, percent (95% Wilson CI). Paid work in the IPS arm counts "
                                                    "anyone who had attained a job by 12 months."])
