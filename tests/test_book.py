@@ -91,6 +91,20 @@ def perturbed(rendered, tmp_path_factory) -> tuple[Path, dict]:
     later_job = jobs.index[jobs["job_number"] != "1"][-1]  # job 1 must equal work_12m.job_sector
     jobs.loc[later_job, "job_sector"] = "<script>alert(1)</script>"
     jobs.to_csv(data / "jobs.csv", index=False, lineterminator="\n")
+    # "Real" data: the notice must go.
+    facts = data / "dataset.yaml"
+    facts.write_text(facts.read_text().replace("synthetic: true", "synthetic: false"))
+    # The pilot: 100 fewer people sent the mail-out, and one IPS participant's 12-month questionnaire lost.
+    pilot = project / "data" / "instep"
+    rec = pd.read_csv(pilot / "recruitment.csv", dtype=str, keep_default_na=False)
+    no_reply = rec.index[(rec["method"] == "database_mailout") & (rec["outcome"] == "no_reply")][:100]
+    rec.drop(index=no_reply).to_csv(pilot / "recruitment.csv", index=False, lineterminator="\n")
+    fu = pd.read_csv(pilot / "followup.csv", dtype=str, keep_default_na=False)
+    returned = fu.groupby("participant_id")["returned"].apply(lambda s: (s == "1").all())
+    pilot_arms = pd.read_csv(pilot / "participants.csv", dtype=str).set_index("participant_id")["arm"]
+    complete_ips = [pid for pid, ok in returned.items() if ok and pilot_arms[pid] == "IPS"][0]
+    fu.loc[(fu["participant_id"] == complete_ips) & (fu["month"] == "12"), ["returned", "in_paid_work"]] = ["0", ""]
+    fu.to_csv(pilot / "followup.csv", index=False, lineterminator="\n")
     result = _render(project)
     if result.returncode != 0 and "job_sector" in result.stderr:
         pytest.fail("the validator rejects free-text sectors; the escaping test needs one\n" + result.stderr[-2000:])
@@ -226,3 +240,26 @@ def test_bad_data_stop_the_render_and_keep_the_old_book(rendered, tmp_path):
     assert "Traceback" not in result.stderr
     after = {p.relative_to(project): p.read_bytes() for p in (project / "_book").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_notice_goes_with_real_data(rendered, perturbed):
+    project, _ = perturbed
+    assert "synthetic reconstruction" in (rendered / "_book" / "index.html").read_text()
+    for page in CHAPTER_PAGES:
+        assert "synthetic reconstruction" not in (project / "_book" / page).read_text(), page
+    assert "synthetic" not in _pdf_text(project / "_book" / "book.pdf").split("1 Methods")[0].lower()
+
+
+def test_feasibility_text_and_tables_follow_the_pilot_data(rendered, perturbed):
+    project, _ = perturbed
+    old = json.loads((rendered / "_book" / "results.json").read_text())
+    new = json.loads((project / "_book" / "results.json").read_text())
+    assert new["feasibility.approached.primary_care"] == old["feasibility.approached.primary_care"] - 100
+    assert new["feasibility.retention.all_returned.ips.count"] == old["feasibility.retention.all_returned.ips.count"] - 1
+    old_text, new_text = (_page_text(p / "_book", "05-feasibility.html") for p in (rendered, project))
+    approached_old, approached_new = old["feasibility.approached.primary_care"], new["feasibility.approached.primary_care"]
+    assert f"In primary care {approached_old} people were approached" in old_text
+    assert f"In primary care {approached_new} people were approached" in new_text
+    k = old["feasibility.retention.all_returned.ips.count"]
+    assert f"{k}/22, " in old_text and f"{k - 1}/22, " in new_text
+    assert new["feasibility.planning.0.to_approach"] < old["feasibility.planning.0.to_approach"]
