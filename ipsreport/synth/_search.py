@@ -6,18 +6,18 @@ import math
 import random
 from fractions import Fraction
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 from scipy import special
+
+from ipsreport.format import round_half_up as format_round_half_up
 
 __all__ = ["Display", "ArmTarget", "RowProblem", "solve_row", "round_half_up", "ttest_p", "levene_p"]
 
 
 def round_half_up(value: float, decimals: int) -> float:
     """Round as a reader does (half away from zero), on the shortest decimal form of the float."""
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(format_round_half_up(value, decimals))
 
 
 def ttest_p(x: np.ndarray, y: np.ndarray, equal_var: bool) -> float:
