@@ -7,7 +7,6 @@ by Levene's test, maximum-likelihood mixed models) to the data; nothing here for
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ipsreport.paths import config_file
 from ipsreport.stats.contingency import chi2_test_2x2, compare_proportions, odds_ratio_woolf
 from ipsreport.stats.mixed import fit_group_time_mixed
 from ipsreport.stats.power import SampleSize, sample_size_two_proportions
@@ -369,19 +369,8 @@ def design(path: str | Path | None = None) -> dict:
 
 def load_design(path: str | Path | None = None) -> dict:
     """The whole design file: inputs such as sample-size assumptions and progression thresholds."""
-    path = Path(path) if path else _project_dir() / "config" / "design.yaml"
+    path = Path(path) if path else config_file("design.yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _project_dir() -> Path:
-    """The project folder: ``IPSREPORT_PROJECT_DIR`` if set, else the nearest parent holding _quarto.yml."""
-    env = os.environ.get("IPSREPORT_PROJECT_DIR")
-    if env:
-        return Path(env)
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        if (folder / "_quarto.yml").exists():
-            return folder
-    return Path(__file__).resolve().parents[1]
 
 
 def sample_size(design: dict, method: str | None = None) -> SampleSize:

@@ -47,8 +47,10 @@ def _fmt(x: float) -> str:
 
 
 def default_data_dir() -> Path:
-    """The project's ``data/`` folder."""
-    return Path(__file__).resolve().parents[2] / "data"
+    """The project's ``data/`` folder (see :func:`ipsreport.paths.project_dir`)."""
+    from ipsreport.paths import data_dir
+
+    return data_dir()
 
 
 # -- problems --------------------------------------------------------------------------------------------

@@ -152,6 +152,8 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         "IPSREPORT_RESULTS_FILE": str(results_file),
         # The built-in engine prints the synthetic-data notice on every page itself.
         "IPSREPORT_ENGINE": "builtin",
+        # data/ and config/ are found from here (ipsreport.paths), whichever copy of the package is imported.
+        "IPSREPORT_PROJECT_DIR": str(book.root),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }

@@ -14,7 +14,7 @@ from . import RenderError
 
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
 SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "format", "lang"}
-SUPPORTED_PROJECT = {"type", "output-dir"}
+SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir"}
 SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract"}
 SUPPORTED_EXECUTE = {"echo", "warning", "message", "output", "include"}
 SUPPORTED_FORMAT = {
@@ -126,6 +126,9 @@ def read_book(project_dir: Path) -> Book:
     _unsupported("project", set(proj), SUPPORTED_PROJECT)
     if proj.get("type") != "book":
         raise RenderError("_quarto.yml: the built-in engine renders only `project: type: book`")
+    if proj.get("execute-dir", "project") != "project":
+        # Chapters always run with the project folder as working directory (Quarto's `execute-dir: project`).
+        raise RenderError("_quarto.yml: the built-in engine supports only `execute-dir: project`")
     book = cfg.get("book") or {}
     _unsupported("book", set(book), SUPPORTED_BOOK)
     execute = cfg.get("execute") or {}

@@ -43,7 +43,7 @@ def render_with_quarto(project_dir: Path, formats: list[str], use_cache: bool = 
     if not use_cache:
         cmd.append("--cache-refresh")
     with tempfile.TemporaryDirectory(prefix="ipsreport-results-") as results_dir:
-        env = {**os.environ, "IPSREPORT_RESULTS_DIR": results_dir}
+        env = {**os.environ, "IPSREPORT_RESULTS_DIR": results_dir, "IPSREPORT_PROJECT_DIR": str(project_dir)}
         if console is not None and console.is_terminal:
             console.print(f"[dim]$ {' '.join(cmd)}[/dim]")
         proc = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
