@@ -151,7 +151,9 @@ def allocation_story(allocation) -> str:
     if "allocated" in rows.index:
         r = rows.loc["allocated"]
         parts.append(f"Because IPS was available only for a fixed period, the remaining {int(r['total'])} were "
-                     f"allocated by availability: {int(r['ips'])} to IPS and {int(r['tau'])} to TAU.")
+                     f"allocated by availability: {int(r['ips'])} to IPS and {int(r['tau'])} to TAU. Since their "
+                     "arm depended on when they were recruited, comparisons between the arms are not protected "
+                     "by randomization.")
     return " ".join(parts)
 
 

@@ -227,7 +227,7 @@ def test_no_cache_render_swaps_a_fresh_book_in(copy_of_rendered):
     summary = render_book(copy_of_rendered, formats=["html"], use_cache=False, engine="builtin")
     assert summary.kernels_started == 3 and summary.cached == []
     assert not stale.exists()
-    assert not (copy_of_rendered / "_book" / "book.pdf").exists()  # only the formats asked for
+    assert (copy_of_rendered / "_book" / "book.pdf").exists()  # formats not asked for are kept, as Quarto does
     assert (copy_of_rendered / "_book" / "index.html").exists()
     assert _leftovers(copy_of_rendered) == []
 
@@ -250,3 +250,13 @@ def test_validation_failure_renders_nothing(copy_of_rendered, monkeypatch):
     assert execute.KERNEL_STARTS == kernels
     assert _tree(copy_of_rendered / "_book") == before
     assert _leftovers(copy_of_rendered) == []
+
+
+def test_rendering_one_format_keeps_the_others(copy_of_rendered):
+    project = copy_of_rendered
+    before = _tree(project / "_book")
+    render_book(project, formats=["docx"], engine="builtin")
+    after = _tree(project / "_book")
+    assert set(after) == set(before)  # the HTML pages, figures and PDF of the previous render are still there
+    assert after["book.pdf"] == before["book.pdf"] and after["index.html"] == before["index.html"]
+    assert not _leftovers(project)

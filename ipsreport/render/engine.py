@@ -94,6 +94,30 @@ def _write_results(results: dict[str, dict[str, Any]], work: Path, target: Path)
     return merged
 
 
+def _format_of(relative: Path) -> str | None:
+    """Which format wrote a file of ``_book/``: html (pages, figures), pdf, docx; None for results.json."""
+    if relative.suffix == ".pdf":
+        return "pdf"
+    if relative.suffix == ".docx":
+        return "docx"
+    if relative.name == "results.json":
+        return None
+    return "html"
+
+
+def _keep_other_formats(final: Path, new: Path, formats: list[str]) -> None:
+    """Like Quarto, a render of some formats leaves the other formats' outputs of the previous render alone:
+    copy them into the new tree before the swap."""
+    if not final.is_dir():
+        return
+    for path in final.rglob("*"):
+        relative = path.relative_to(final)
+        fmt = _format_of(relative)
+        if path.is_file() and fmt is not None and fmt not in formats and not (new / relative).exists():
+            (new / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, new / relative)
+
+
 def swap_into_place(new: Path, final: Path) -> None:
     """Replace ``final`` by ``new`` with two renames; the old tree is deleted only after the swap."""
     old = None
@@ -186,6 +210,7 @@ def _render_builtin(project_dir: Path, fmts: list[str], use_cache: bool, console
             _write_formats(book, fmts, ast, numbering, notice, docs, work, out, progress)
             new_results = _write_results({s: o.results for s, o in outputs.items()}, work, out / "results.json")
         summary.changed_results = _diff(_old_results(final), new_results)
+        _keep_other_formats(final, out, fmts)
         swap_into_place(out, final)
         out = None
     finally:
