@@ -47,8 +47,11 @@ def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> Figur
     fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
     ax = fig.subplots()
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0.17, 1.07)
     ax.axis("off")
+    # The trial did not record how many were assessed for eligibility or declined; CONSORT asks to say so.
+    _box(ax, 0.5, 1.035, 0.62, 0.045, "Assessed for eligibility and declined: not recorded", fill="#f7f7f7")
+    _arrow(ax, 0.5, 1.012, 0.5, 0.965)
     _box(ax, 0.5, 0.93, 0.42, 0.07, f"Randomized (n = {flow['randomized']})", fill="#e8eef6")
     for x, arm in ((0.26, "ips"), (0.74, "tau")):
         name = "IPS + treatment as usual" if arm == "ips" else "Treatment as usual"

@@ -22,6 +22,7 @@ __all__ = [
     "tbl_job_sectors",
     "tbl_secondary",
     "tbl_mixed",
+    "tbl_secondary_effects",
     "tbl_historical",
     "tbl_simple",
 ]
@@ -204,6 +205,22 @@ def tbl_secondary(secondary: pd.DataFrame) -> GT:
     gt = gt.tab_source_note("The t-test variant follows Levene's test (centred on the mean): Student's t when "
                             "P ≥ 0.05, Welch's t otherwise.")
     return _manuscript(gt)
+
+
+def tbl_secondary_effects(secondary: pd.DataFrame) -> GT:
+    """Mean difference IPS − TAU (95% CI) for each secondary outcome at 6 and 12 months (CONSORT item 17a)."""
+    rows = []
+    for _outcome, group in secondary.groupby("outcome", sort=False):
+        row = {"label": group["short"].iloc[0]}
+        for r in group.itertuples(index=False):
+            row[f"m{r.month}"] = fmt_est_ci(r.mean_difference, r.md_ci_low, r.md_ci_high)
+        rows.append(row)
+    gt = tbl_simple(pd.DataFrame(rows), {"label": "Outcome", "m6": "6 months", "m12": "12 months"},
+                    align_left=["label"],
+                    notes=["Difference in means, IPS − TAU, with the 95% CI of the t-test variant used in "
+                           "the table above (Student or Welch, by Levene's test). Negative values favour IPS "
+                           "except for EQ-VAS."])
+    return gt
 
 
 _TERM_LABELS = {"group": "Group (IPS vs TAU)", "time": "Time (per 6 months)", "group_time": "Group × time",
