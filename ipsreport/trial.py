@@ -418,6 +418,7 @@ def work_results(hours, hours_range: dict, worked20, sectors: pd.DataFrame) -> d
         "hours.ips.min": hours_range["ips"][0], "hours.ips.max": hours_range["ips"][1],
         "hours.tau.min": hours_range["tau"][0], "hours.tau.max": hours_range["tau"][1],
         "hours.p_value": hours.p_value, "hours.test": hours.variant, "hours.levene_p": hours.levene_p,
+        "hours.mean_difference": hours.mean_diff, "hours.md_ci_low": hours.ci_low, "hours.md_ci_high": hours.ci_high,
         "hours20.ips.count": worked20.count1, "hours20.ips.n": worked20.n1, "hours20.ips.percent": worked20.percent1,
         "hours20.tau.count": worked20.count2, "hours20.tau.n": worked20.n2, "hours20.tau.percent": worked20.percent2,
         "hours20.p_value": worked20.p_value, "hours20.test": worked20.test,
@@ -462,7 +463,9 @@ def secondary_results(secondary: pd.DataFrame) -> dict:
         for arm in ("ips", "tau"):
             for s in ("n", "mean", "sd"):
                 out[f"{base}.{arm}.{s}"] = r[f"{arm}_{s}"]
-        out |= {f"{base}.p_value": r["p_value"], f"{base}.test": r["test"], f"{base}.levene_p": r["levene_p"]}
+        out |= {f"{base}.p_value": r["p_value"], f"{base}.test": r["test"], f"{base}.levene_p": r["levene_p"],
+                f"{base}.mean_difference": r["mean_difference"], f"{base}.md_ci_low": r["md_ci_low"],
+                f"{base}.md_ci_high": r["md_ci_high"]}
     return out
 
 
