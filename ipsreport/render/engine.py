@@ -36,6 +36,7 @@ class RenderSummary:
     cached: list[str] = field(default_factory=list)  # chapters taken from .ipsreport-cache
     static: list[str] = field(default_factory=list)  # chapters without code (no kernel needed)
     changed_results: list[tuple[str, Any, Any]] = field(default_factory=list)
+    first_results: bool = False  # no previous results.json to compare with
     engine: str = "builtin"
     kernels_started: int = 0
 
@@ -209,7 +210,9 @@ def _render_builtin(project_dir: Path, fmts: list[str], use_cache: bool, console
                     (figures / name).write_bytes(data)
             _write_formats(book, fmts, ast, numbering, notice, docs, work, out, progress)
             new_results = _write_results({s: o.results for s, o in outputs.items()}, work, out / "results.json")
-        summary.changed_results = _diff(_old_results(final), new_results)
+        old_results = _old_results(final)
+        summary.first_results = not old_results
+        summary.changed_results = _diff(old_results, new_results)
         _keep_other_formats(final, out, fmts)
         swap_into_place(out, final)
         out = None
@@ -339,7 +342,7 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
     if not changed:
         console.print("No reported result changed.")
         return
-    if all(old is None for _, old, _ in changed):
+    if summary.first_results:
         console.print(f"No previous results.json: {len(changed)} reported result(s) written.")
         return
     console.print(f"{len(changed)} reported result(s) changed since the previous render:")

@@ -57,6 +57,7 @@ def render_with_quarto(project_dir: Path, formats: list[str], use_cache: bool = 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     summary = RenderSummary(output_dir=out_dir, engine="quarto")
+    summary.first_results = not old
     summary.changed_results = _diff(old, merged)
     summary.files = sorted(
         (p.relative_to(project_dir).as_posix(), p.stat().st_size) for p in out_dir.rglob("*") if p.is_file()
