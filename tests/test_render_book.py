@@ -260,3 +260,20 @@ def test_rendering_one_format_keeps_the_others(copy_of_rendered):
     assert set(after) == set(before)  # the HTML pages, figures and PDF of the previous render are still there
     assert after["book.pdf"] == before["book.pdf"] and after["index.html"] == before["index.html"]
     assert not _leftovers(project)
+
+
+def test_cache_follows_the_data_files_each_chapter_read(copy_of_rendered):
+    project = copy_of_rendered
+    render_book(project, engine="builtin")  # warm the cache of this copy
+    # No chapter opens dataset.yaml (the engine reads it for the notice): nothing is re-executed.
+    facts = project / "data" / "ips-pain" / "dataset.yaml"
+    facts.write_text(facts.read_text().replace("Fixture notice", "Changed notice"))
+    summary = render_book(project, engine="builtin")
+    assert summary.kernels_started == 0
+    assert "Changed notice" in (project / "_book" / "index.html").read_text()
+    # A new file under data/ might be read by any chapter (e.g. one listing the folder): all re-run.
+    (project / "data" / "extra.csv").write_text("a\n1\n")
+    summary = render_book(project, engine="builtin")
+    assert summary.kernels_started == 3
+    reads = json.loads((project / ".ipsreport-cache" / "02-results" / "data-reads.json").read_text())
+    assert reads == ["trial.csv"]

@@ -1,7 +1,10 @@
 """Per-chapter execution cache under ``.ipsreport-cache/``: skip the kernel when nothing a chapter depends on changed.
 
-The key of a chapter hashes its source, every file of the ``ipsreport`` package, every file under ``data/``
-(contents, not mtimes), the installed distributions (name==version) and the engine options that shape its output.
+The key of a chapter hashes its source, every file of the ``ipsreport`` package, the list of files under
+``data/`` (names), the installed distributions (name==version) and the engine options that shape its output.
+An entry also records which data files the chapter opened when it ran and a digest of their contents; it is
+used only while that digest still matches, so a change to a data file re-runs exactly the chapters that read
+it (contents, not mtimes).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from .execute import ChapterOutput
 from .project import Book, Chapter
 
-__all__ = ["CACHE_DIR", "shared_key", "chapter_key", "load", "store"]
+__all__ = ["CACHE_DIR", "shared_key", "chapter_key", "data_files", "data_digest", "load", "store"]
 
 CACHE_DIR = ".ipsreport-cache"
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints"}
@@ -81,13 +84,32 @@ def shared_key(book: Book) -> str:
     local = book.root / "ipsreport"
     if local.is_dir() and local.resolve() != package:
         _hash_tree(h, local, "project-ipsreport")
-    _hash_tree(h, book.root / "data", "data")
+    h.update("\n".join(data_files(book.root)).encode())
     h.update("\n".join(installed_versions()).encode())
     options: dict[str, Any] = {
         "execute": book.execute, "fig-dpi": book.fig_dpi, "fig-width": book.fig_width,
         "fig-height": book.fig_height, "formats": book.formats,
     }
     h.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def data_files(root: Path) -> list[str]:
+    """Every file under ``data/``, relative to it (a new or removed file changes every key)."""
+    folder = root / "data"
+    if not folder.is_dir():
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and not _SKIP_DIRS & set(p.parts))
+
+
+def data_digest(root: Path, reads: list[str] | None) -> str:
+    """Digest of the contents of the data files a chapter read (None: of every data file)."""
+    h = hashlib.sha256()
+    for name in data_files(root) if reads is None else sorted(reads):
+        path = root / "data" / name
+        h.update(name.encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
     return h.hexdigest()
 
 
@@ -107,12 +129,15 @@ def load(root: Path, chapter: Chapter, key: str) -> ChapterOutput | None:
     try:
         if (entry / "key").read_text(encoding="utf-8").strip() != key:
             return None
+        reads = json.loads((entry / "data-reads.json").read_text(encoding="utf-8"))
+        if (entry / "data-digest").read_text(encoding="utf-8").strip() != data_digest(root, reads):
+            return None
         markdown = (entry / "chapter.md").read_text(encoding="utf-8")
         results = json.loads((entry / "results.json").read_text(encoding="utf-8"))
         figures = {p.name: p.read_bytes() for p in sorted((entry / "figures").glob("*.png"))}
     except (OSError, ValueError):
         return None
-    return ChapterOutput(markdown, figures, results)
+    return ChapterOutput(markdown, figures, results, reads)
 
 
 def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None:
@@ -125,6 +150,8 @@ def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None
     (tmp / "results.json").write_text(json.dumps(output.results, indent=1, sort_keys=True), encoding="utf-8")
     for name, data in output.figures.items():
         (tmp / "figures" / name).write_bytes(data)
+    (tmp / "data-reads.json").write_text(json.dumps(output.data_reads), encoding="utf-8")
+    (tmp / "data-digest").write_text(data_digest(root, output.data_reads), encoding="utf-8")
     (tmp / "key").write_text(key, encoding="utf-8")  # last: an entry without a key is ignored
     if entry.exists():
         shutil.rmtree(entry)

@@ -41,6 +41,9 @@ class ChapterOutput:
     markdown: str
     figures: dict[str, bytes] = field(default_factory=dict)  # file name under figures/ -> PNG bytes
     results: dict[str, Any] = field(default_factory=dict)
+    # Files under data/ the chapter's kernel opened (relative to data/); the cache re-runs the chapter only
+    # when one of these changes. None means unknown: any data change re-runs it.
+    data_reads: list[str] | None = field(default_factory=list)
 
 
 def strip_ansi(text: str) -> str:
@@ -73,8 +76,39 @@ def _options(book: Book, doc: Document, cell: Cell) -> dict[str, Any]:
     return {**book.execute, **chapter_execute, **cell.options}
 
 
-def _setup_code(book: Book) -> str:
+def _reads_file(work: Path, chapter: Chapter) -> Path:
+    return work / "reads" / f"{chapter.slug}.json"
+
+
+def _audit_code(book: Book) -> str:
+    """Record every file under data/ the chapter opens (Python's audit hooks see each open() call)."""
+    root = str((book.root / "data").resolve()) + "/"
     return (
+        "import os as _ipsr_os, sys as _ipsr_sys\n"
+        f"_ipsr_data_root = {root!r}\n"
+        "_ipsr_reads = set()\n"
+        "def _ipsr_audit(event, args):\n"
+        "    if event == 'open' and args and isinstance(args[0], (str, bytes, _ipsr_os.PathLike)):\n"
+        "        try:\n"
+        "            path = _ipsr_os.path.realpath(_ipsr_os.fsdecode(args[0]))\n"
+        "        except Exception:\n"
+        "            return\n"
+        "        if path.startswith(_ipsr_data_root):\n"
+        "            _ipsr_reads.add(path[len(_ipsr_data_root):])\n"
+        "_ipsr_sys.addaudithook(_ipsr_audit)\n"
+    )
+
+
+def _teardown_code(path: Path) -> str:
+    return (
+        "import json as _ipsr_json\n"
+        f"with open({str(path)!r}, 'w', encoding='utf-8') as _ipsr_f:\n"
+        "    _ipsr_json.dump(sorted(_ipsr_reads), _ipsr_f)\n"
+    )
+
+
+def _setup_code(book: Book) -> str:
+    return _audit_code(book) + (
         # As Quarto does: activate the inline backend first, so Figure objects display as PNG even when built
         # without pyplot; then the book's figure defaults (the backend would otherwise reset the dpi).
         "get_ipython().run_line_magic('matplotlib', 'inline')\n"
@@ -101,7 +135,7 @@ def _kernel_spec(work: Path, slug: str, env: dict[str, str]) -> Path:
     return kdir.parent
 
 
-def _build_notebook(book: Book, doc: Document) -> tuple[nbformat.NotebookNode, list[dict[str, Any]]]:
+def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbformat.NotebookNode, list[dict[str, Any]]]:
     """One notebook cell per qmd cell and per inline expression, in document order; ``roles`` maps them back."""
     nb = nbformat.v4.new_notebook()
     roles: list[dict[str, Any]] = []
@@ -121,6 +155,7 @@ def _build_notebook(book: Book, doc: Document) -> tuple[nbformat.NotebookNode, l
             for part in block.parts:
                 if isinstance(part, InlineExpr):
                     add(f"_ipsr_inline({part.expr})", {"kind": "inline", "expr": part})
+    add(_teardown_code(reads_file), {"kind": "setup"})
     return nb, roles
 
 
@@ -270,7 +305,9 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
     """Run the chapter's cells and inline expressions in a fresh kernel; return its intermediate markdown."""
     if not doc.needs_kernel:
         return static_chapter(book, chapter, doc)
-    nb, roles = _build_notebook(book, doc)
+    reads_file = _reads_file(work, chapter)
+    reads_file.parent.mkdir(parents=True, exist_ok=True)
+    nb, roles = _build_notebook(book, doc, reads_file)
     _run(book, chapter, doc, nb, roles, work)
     by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
     by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
@@ -289,4 +326,5 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
             md.append(values[-1] if values else "")
     results_file = work / "results" / f"{chapter.slug}.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
-    return ChapterOutput("".join(md), figures, results)
+    reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
+    return ChapterOutput("".join(md), figures, results, reads)
