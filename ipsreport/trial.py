@@ -173,8 +173,12 @@ def _arm_counts(frame: pd.DataFrame, arm_of: pd.Series, column: str) -> dict[str
     return {arm: (int(values.loc[values["arm"] == arm, column].sum()), int((values["arm"] == arm).sum())) for arm in ARMS}
 
 
-def employment_by_arm(participants: pd.DataFrame, employment: pd.DataFrame) -> pd.DataFrame:
+def employment_by_arm(participants: pd.DataFrame, employment: pd.DataFrame,
+                      missing: str = "exclude") -> pd.DataFrame:
     """Table 2 as a tidy frame: one row per follow-up month.
+
+    ``missing="exclude"`` (the paper's analysis) uses respondents as the denominator; ``"not_employed"`` is
+    a sensitivity analysis that counts every analysed non-respondent as not employed.
 
     Columns: ``month``, ``ips_employed``, ``ips_n``, ``ips_percent`` (and ``tau_*``), ``test``,
     ``statistic``, ``p_value``, ``odds_ratio``, ``or_ci_low``, ``or_ci_high``, ``risk_difference``
@@ -183,9 +187,13 @@ def employment_by_arm(participants: pd.DataFrame, employment: pd.DataFrame) -> p
     """
     from ipsreport.stats.proportions import wilson_ci
 
+    if missing not in ("exclude", "not_employed"):
+        raise ValueError("missing must be 'exclude' or 'not_employed'")
     arm_of = participants.set_index("participant_id")["arm"]
     rows = []
     for month, frame in employment.groupby("month", sort=True):
+        if missing == "not_employed":
+            frame = frame.assign(employed=frame["employed"].fillna(0))
         counts = _arm_counts(frame, arm_of, "employed")
         cmp = compare_proportions(*counts["IPS"], *counts["TAU"])
         row = {"month": int(month)}
@@ -503,6 +511,8 @@ def all_results(data, design_inputs: dict | None = None) -> dict:
     baseline = baseline_characteristics(p, q, cutoff=design_inputs["hscl_cutoff"])
     out |= {f"baseline.{k}": v for k, v in baseline_results(baseline).items()}
     out |= {f"primary.{k}": v for k, v in employment_results(employment_by_arm(p, e)).items()}
+    sensitivity = employment_results(employment_by_arm(p, e, missing="not_employed"))
+    out |= {f"primary.sensitivity.{k}": v for k, v in sensitivity.items() if k.startswith("m12.")}
     hours, hours_range = hours_worked(p, data.work_12m)
     out |= work_results(hours, hours_range, worked_20h_week(p, data.work_12m), job_sector_shares(data.jobs))
     response = response_rates(p, e)

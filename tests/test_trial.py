@@ -90,3 +90,14 @@ def test_sample_size_is_computed_from_the_design():
     assert trial.sample_size(design).n_per_group == 31
     assert round(trial.sample_size(design).n_exact, 2) == 30.20
     assert trial.sample_size(design, method="pooled").n_per_group == 34
+
+
+def test_sensitivity_counts_non_respondents_as_not_employed(data):
+    s = trial.employment_by_arm(data.participants, data.employment, missing="not_employed").set_index("month")
+    analysed = data.participants.loc[data.participants["withdrawn"] == 0, "arm"].value_counts()
+    assert (s.loc[12, "ips_n"], s.loc[12, "tau_n"]) == (analysed["IPS"], analysed["TAU"]) == (38, 20)
+    assert (s.loc[12, "ips_employed"], s.loc[12, "tau_employed"]) == (19, 7)
+    # scipy: chi2_contingency([[19, 19], [7, 13]], correction=False)
+    from scipy.stats import chi2_contingency
+
+    assert s.loc[12, "p_value"] == pytest.approx(chi2_contingency([[19, 19], [7, 13]], correction=False).pvalue, rel=1e-12)
