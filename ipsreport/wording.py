@@ -15,19 +15,19 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
 ALPHA = 0.05
 
 
-def data_notice(data) -> str:
-    """A visible callout when the data are the synthetic reconstruction; nothing for real data.
+def data_notice(*datasets) -> str:
+    """A visible callout when any data set is a synthetic reconstruction; nothing for real data.
 
     Under the built-in engine every page already carries the notice as a banner, so the callout (needed
     under Quarto) is left out there.
     """
-    if not getattr(data, "synthetic", False) or os.environ.get("IPSREPORT_ENGINE") == "builtin":
+    if os.environ.get("IPSREPORT_ENGINE") == "builtin":
         return ""
-    text = getattr(data, "notice", "") or (
-        "The data in this report are a synthetic reconstruction that matches the published summaries; "
-        "they are not the trial's participant data."
-    )
-    return f"::: {{.callout-warning}}\n## Synthetic data\n\n{text}\n:::\n"
+    texts = [getattr(d, "notice", "") or "These data are a synthetic reconstruction that matches the published "
+             "summaries; they are not participant data." for d in datasets if getattr(d, "synthetic", False)]
+    if not texts:
+        return ""
+    return "::: {.callout-warning}\n## Synthetic data\n\n" + " ".join(texts) + "\n:::\n"
 
 
 def p_text(p: float) -> str:

@@ -92,8 +92,8 @@ def perturbed(rendered, tmp_path_factory) -> tuple[Path, dict]:
     jobs.loc[later_job, "job_sector"] = "<script>alert(1)</script>"
     jobs.to_csv(data / "jobs.csv", index=False, lineterminator="\n")
     # "Real" data: the notice must go.
-    facts = data / "dataset.yaml"
-    facts.write_text(facts.read_text().replace("synthetic: true", "synthetic: false"))
+    for facts in (data / "dataset.yaml", project / "data" / "instep" / "dataset.yaml"):
+        facts.write_text(facts.read_text().replace("synthetic: true", "synthetic: false"))
     # The pilot: 100 fewer people sent the mail-out, and one IPS participant's 12-month questionnaire lost.
     pilot = project / "data" / "instep"
     rec = pd.read_csv(pilot / "recruitment.csv", dtype=str, keep_default_na=False)
@@ -245,8 +245,10 @@ def test_bad_data_stop_the_render_and_keep_the_old_book(rendered, tmp_path):
 def test_notice_goes_with_real_data(rendered, perturbed):
     project, _ = perturbed
     assert "synthetic reconstruction" in (rendered / "_book" / "index.html").read_text()
+    assert "ipsr-notice" in (rendered / "_book" / "05-feasibility.html").read_text()
     for page in CHAPTER_PAGES:
-        assert "synthetic reconstruction" not in (project / "_book" / page).read_text(), page
+        html = (project / "_book" / page).read_text()
+        assert "synthetic reconstruction" not in html and 'class="ipsr-notice"' not in html, page
     assert "synthetic" not in _pdf_text(project / "_book" / "book.pdf").split("1 Methods")[0].lower()
 
 

@@ -67,3 +67,11 @@ def test_notice_from_dataset_yaml(tmp_path):
     assert read_notice(tmp_path) is None
     (folder / "dataset.yaml").write_text("synthetic: true\n")
     assert read_notice(tmp_path).startswith("The data in this report are a synthetic reconstruction")
+
+
+def test_notice_joins_every_synthetic_dataset(tmp_path):
+    for name, synthetic in (("a-trial", "true"), ("b-pilot", "true"), ("c-real", "false")):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        (folder / "dataset.yaml").write_text(f"synthetic: {synthetic}\nnotice: {name} is made up.\n")
+    assert read_notice(tmp_path) == "a-trial is made up. b-pilot is made up."

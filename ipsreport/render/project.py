@@ -201,18 +201,18 @@ def read_book(project_dir: Path) -> Book:
 
 
 def read_notice(root: Path) -> str | None:
-    """The synthetic-data notice, when ``data/ips-pain/dataset.yaml`` says ``synthetic: true``."""
-    path = Path(root) / "data" / "ips-pain" / "dataset.yaml"
-    if not path.exists():
-        return None
-    try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise RenderError(f"{path.relative_to(root)}: invalid YAML: {e}") from None
-    if not meta.get("synthetic"):
-        return None
-    return str(
-        meta.get("notice")
-        or "The data in this report are a synthetic reconstruction generated from published summary "
-        "statistics, not the trial's participant data. Numbers agree with the publications only approximately."
-    )
+    """The synthetic-data notice: the ``notice`` of every ``data/*/dataset.yaml`` that says ``synthetic: true``
+    (in folder order), or None when no data set is synthetic."""
+    notices = []
+    for path in sorted((Path(root) / "data").glob("*/dataset.yaml")):
+        try:
+            meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise RenderError(f"{path.relative_to(root)}: invalid YAML: {e}") from None
+        if meta.get("synthetic"):
+            notices.append(str(
+                meta.get("notice")
+                or "The data in this report are a synthetic reconstruction generated from published summary "
+                "statistics, not the trial's participant data. Numbers agree with the publications only approximately."
+            ).strip())
+    return " ".join(notices) or None
