@@ -75,3 +75,18 @@ def test_notice_joins_every_synthetic_dataset(tmp_path):
         folder.mkdir(parents=True)
         (folder / "dataset.yaml").write_text(f"synthetic: {synthetic}\nnotice: {name} is made up.\n")
     assert read_notice(tmp_path) == "a-trial is made up. b-pilot is made up."
+
+
+def test_book_downloads_are_checked(tmp_path):
+    import shutil
+
+    import pytest
+
+    from ipsreport.render import RenderError
+    from ipsreport.render.project import read_book
+
+    shutil.copytree(FIXTURE, tmp_path / "book")
+    config = tmp_path / "book" / "_quarto.yml"
+    config.write_text(config.read_text().replace("book:\n", "book:\n  downloads: [pdf, epub]\n", 1))
+    with pytest.raises(RenderError, match="downloads"):
+        read_book(tmp_path / "book")

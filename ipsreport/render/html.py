@@ -44,6 +44,12 @@ def _sidebar(book: Book, numbering: Numbering, current: str) -> str:
         title = _html.escape(numbering.chapter_titles.get(ch.slug, ch.slug))
         items.append(f'<li><a href="{ch.page}"{active}>{title}</a></li>')
     items.append("</ol>")
+    downloads = (book.raw.get("book") or {}).get("downloads") or []
+    if downloads:
+        names = {"pdf": ("book.pdf", "PDF"), "docx": ("book.docx", "Word (DOCX)")}
+        items += ['<div class="ipsr-part">Downloads</div>', "<ol>"]
+        items += [f'<li><a href="{names[d][0]}">{names[d][1]}</a></li>' for d in downloads]
+        items.append("</ol>")
     return "\n".join(items)
 
 
