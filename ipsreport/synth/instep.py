@@ -19,8 +19,8 @@ MONTHS = (3, 6, 12)
 PUBLISHED_FILE = "instep.yaml"
 RECONSTRUCTION_FILE = "instep-reconstruction.yaml"
 NOTICE = (
-    "These InStep data are synthetic: they were rebuilt from the numbers published in the pilot paper "
-    "and are not the records of real participants."
+    "The InStep pilot data are a synthetic reconstruction that matches the pilot paper's published "
+    "numbers; they are not the pilot's participant records."
 )
 
 PARTICIPANT_COLUMNS = [

@@ -25,8 +25,8 @@ FILES = ("participants", "questionnaires", "employment", "work_12m", "jobs", "hi
 ARMS = ("ips", "tau")
 OUTCOMES = ("odi", "eq_vas", "hscl", "hscl_anxiety", "hscl_depression", "bpi_current", "bpi_worst", "bpi_average", "bpi_least")
 BPI = ("bpi_current", "bpi_worst", "bpi_average", "bpi_least")
-NOTICE = ("These files are a synthetic reconstruction that matches the published margins of the IPS in Pain "
-          "trial; they are not the trial's data.")
+NOTICE = ("The IPS in Pain trial data are a synthetic reconstruction that matches the paper's published "
+          "summaries; they are not the trial's participant records.")
 
 # Value tables: a score is table[unit]; units are what the search moves.
 BPI_TABLE = np.arange(11.0)
