@@ -18,6 +18,7 @@ from ipsreport.stats.power import (
     sample_size_two_proportions,
 )
 from ipsreport.stats.proportions import wilson_ci
+from ipsreport.stats.summaries import quantile
 
 __all__ = [
     "METHOD_LABELS",
@@ -186,14 +187,8 @@ def baseline_by_arm(participants: pd.DataFrame, variables: dict[str, tuple[str, 
 
 
 def _stata_quantile(values: np.ndarray, q: float) -> float:
-    """Stata's default percentile (summarize, detail): averages at exact positions, else the next order stat."""
-    v = np.sort(values)
-    n = len(v)
-    pos = n * q
-    i = int(math.floor(pos))
-    if pos == i:
-        return float((v[i - 1] + v[i]) / 2) if 0 < i < n else float(v[min(max(i - 1, 0), n - 1)])
-    return float(v[min(i, n - 1)])
+    """Stata's percentile definition (``summarize, detail``), as the pilot's analysis used."""
+    return quantile(values, q, method="stata")
 
 
 def continuous_by_arm(participants: pd.DataFrame, column: str) -> pd.DataFrame:
