@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from ipsreport.data.dictionary import dataset
+
 _IPS_PARTICIPANTS = [
     ["participant_id", "arm", "withdrawn", "randomized_on", "female", "age", "higher_education", "partner",
      "has_children", "benefit_type", "out_of_work_2y"],
@@ -75,15 +77,7 @@ _RECRUITMENT = [
     ["UK-C0006", "poster", "pain_service", "after_closure", "", ""],
 ]
 
-_UK_HEADER = [
-    "participant_id", "arm", "setting", "recruited_on", "allocation", "sex", "ethnicity", "marital_status",
-    "age_left_school", "further_education", "qual_gcse", "qual_a_level", "qual_vocational", "qual_degree",
-    "qual_higher_professional", "ever_paid_job", "years_since_paid_work", "left_job_health",
-    "hrjl_chronic_pain", "hrjl_musculoskeletal", "hrjl_mental_health", "hrjl_heart_lungs", "hrjl_other",
-    "hrjl_not_applicable", "future_work", "part_time_hours", "comorb_high_blood_pressure", "comorb_heart",
-    "comorb_diabetes", "comorb_kidney", "comorb_stroke", "comorb_arthritis", "comorb_lung",
-    "comorb_anxiety_depression", "comorb_gastro", "status_12m",
-]
+_UK_HEADER = list(dataset("instep").file("participants.csv").column_names)
 _UK_PARTICIPANTS = [
     _UK_HEADER,
     ["UK-001", "IPS", "primary_care", "2017-11-20", "randomised", "female", "white", "married", "16", "1",

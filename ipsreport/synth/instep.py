@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ipsreport.data.dictionary import dataset
+
 __all__ = ["synthesize_instep", "write_instep", "published_targets"]
 
 ARMS = ("IPS", "TAU")
@@ -23,15 +25,8 @@ NOTICE = (
     "numbers; they are not the pilot's participant records."
 )
 
-PARTICIPANT_COLUMNS = [
-    "participant_id", "arm", "setting", "recruited_on", "allocation", "sex", "ethnicity", "marital_status",
-    "age_left_school", "further_education", "qual_gcse", "qual_a_level", "qual_vocational", "qual_degree",
-    "qual_higher_professional", "ever_paid_job", "years_since_paid_work", "left_job_health",
-    "hrjl_chronic_pain", "hrjl_musculoskeletal", "hrjl_mental_health", "hrjl_heart_lungs", "hrjl_other",
-    "hrjl_not_applicable", "future_work", "part_time_hours", "comorb_high_blood_pressure", "comorb_heart",
-    "comorb_diabetes", "comorb_kidney", "comorb_stroke", "comorb_arthritis", "comorb_lung",
-    "comorb_anxiety_depression", "comorb_gastro", "status_12m",
-]
+# Column order comes from the data dictionary, the one definition of every file's layout.
+PARTICIPANT_COLUMNS = list(dataset("instep").file("participants.csv").column_names)
 HRJL_TYPES = ["hrjl_chronic_pain", "hrjl_musculoskeletal", "hrjl_mental_health", "hrjl_heart_lungs", "hrjl_other"]
 COMORBIDITIES = [c for c in PARTICIPANT_COLUMNS if c.startswith("comorb_")]
 # Key levels that are not spelled as the data value.

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ipsreport.data.dictionary import dataset
+
 from ipsreport.synth._search import (
     ArmTarget,
     Display,
@@ -473,15 +475,9 @@ def _format_number(value, decimals: int) -> str:
     return "0" if text == "-0" else text
 
 
-COLUMNS = {
-    "participants": ["participant_id", "arm", "withdrawn", "randomized_on", "female", "age", "higher_education",
-                     "partner", "has_children", "benefit_type", "out_of_work_2y"],
-    "questionnaires": ["participant_id", "month", *OUTCOMES],
-    "employment": ["participant_id", "month", "employed"],
-    "work_12m": ["participant_id", "hours_worked", "worked_20h_week", "job_sector"],
-    "jobs": ["participant_id", "job_number", "job_sector"],
-    "historical_controls": ["control_id", "employed_12m"],
-}
+# Column order comes from the data dictionary, the one definition of every file's layout.
+COLUMNS = {name: list(dataset("ips-pain").file(f"{name}.csv").column_names)
+           for name in ("participants", "questionnaires", "employment", "work_12m", "jobs", "historical_controls")}
 DECIMALS = {"odi": 2, "eq_vas": 0, "hscl": 2, "hscl_anxiety": 1, "hscl_depression": 6, "hours_worked": 1,
             **{k: 0 for k in BPI}}
 
