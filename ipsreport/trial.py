@@ -37,7 +37,6 @@ __all__ = [
     "mixed_models",
     "historical_comparison",
     "response_rates",
-    "flatten",
 ]
 
 ARMS = ("IPS", "TAU")
@@ -331,31 +330,6 @@ def response_rates(participants: pd.DataFrame, employment: pd.DataFrame) -> pd.D
     return pd.DataFrame(rows)
 
 
-def flatten(frame: pd.DataFrame, prefix: str, key_cols: list[str], value_cols: list[str]) -> dict:
-    """Flatten tidy rows into dotted result keys: ``prefix.{key values}.{value column}``.
-
-    Column names like ``ips_mean`` become ``ips.mean``; ``month`` values become ``m6``.
-    """
-    out = {}
-    for _, row in frame.iterrows():
-        parts = [prefix]
-        for col in key_cols:
-            value = row[col]
-            parts.append(f"m{int(value)}" if col == "month" else str(value))
-        for col in value_cols:
-            value = row[col]
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                continue
-            name = col.replace("ips_", "ips.").replace("tau_", "tau.")
-            out[".".join([*parts, name])] = value.item() if hasattr(value, "item") else value
-    return out
-
-
-def flow_results(flow: dict) -> dict:
-    """The flow counts under their result keys (``flow.`` is added by the caller's prefix)."""
-    return dict(flow)
-
-
 def employment_results(employment: pd.DataFrame) -> dict:
     """Table 2's values under ``primary.m{month}.…`` keys (without the ``primary`` prefix)."""
     out = {}
@@ -505,7 +479,7 @@ def all_results(data, design_inputs: dict | None = None) -> dict:
     design_inputs = design_inputs or design()
     p, q, e = data.participants, data.questionnaires, data.employment
     out: dict = {}
-    out |= {f"flow.{k}": v for k, v in flow_results(participant_flow(p, e, q)).items()}
+    out |= {f"flow.{k}": v for k, v in participant_flow(p, e, q).items()}
     ss = sample_size(design_inputs)
     out |= {"sample_size.per_group": ss.n_per_group, "sample_size.exact": ss.n_exact}
     baseline = baseline_characteristics(p, q, cutoff=design_inputs["hscl_cutoff"])
