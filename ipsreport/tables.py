@@ -286,30 +286,40 @@ def _pct_ci(percent, low, high, decimals: int = 1) -> str:
     return f"{fmt_pct(percent, decimals)} ({fmt_pct(low, decimals)}–{fmt_pct(high, decimals)})"
 
 
+_DENOMINATOR_SHORT = {"packs posted": "packs posted", "patients identified as eligible": "identified eligible"}
+
+
 def tbl_recruitment(by_method: pd.DataFrame) -> GT:
-    """Recruitment by method: approached, enquired or identified, ineligible, recruited, yield (95% CI)."""
+    """Recruitment by method: approached (with what was counted), enquired or identified, ineligible, not
+    contactable, recruited, yield per approach (95% CI)."""
     frame = pd.DataFrame({
         "method": by_method["label"],
         "setting": by_method["setting"].map({"primary_care": "Primary care", "pain_service": "Pain services"}),
-        "approached": [("unknown" if is_missing(v) else fmt_int(v)) for v in by_method["approached"]],
+        "approached": [("unknown" if is_missing(v) else f"{fmt_int(v)} {_DENOMINATOR_SHORT.get(d, d)}")
+                       for v, d in zip(by_method["approached"], by_method["denominator"])],
         "enquiries": [fmt_int(v) for v in by_method["enquiries"]],
         "ineligible": [fmt_int(v) for v in by_method["ineligible"]],
+        "not_contactable": [fmt_int(v) for v in by_method["not_contactable"]],
         "recruited": [fmt_int(v) for v in by_method["recruited"]],
         "yield": [("no denominator" if is_missing(p) else _pct_ci(p, lo, hi))
                   for p, lo, hi in zip(by_method["percent"], by_method["ci_low"], by_method["ci_high"])],
-        "per": [("–" if is_missing(v) else fmt_num(v, 1)) for v in by_method["approaches_per_recruit"]],
     })
     total = {"method": "Total", "setting": "", "approached": "", "enquiries": "", "ineligible": "",
-             "recruited": fmt_int(by_method["recruited"].sum()), "yield": "", "per": ""}
+             "not_contactable": fmt_int(by_method["not_contactable"].sum()),
+             "recruited": fmt_int(by_method["recruited"].sum()), "yield": ""}
     frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     return tbl_simple(
         frame,
         {"method": "Method", "setting": "Setting", "approached": "Approached", "enquiries": "Enquired or identified",
-         "ineligible": "Ineligible", "recruited": "Recruited", "yield": "Yield, % (95% CI)",
-         "per": "Approaches per recruit"},
-        notes=["Yield: recruited / approached with a 95% Wilson interval. Posters have no denominator: only the "
-               "people who enquired are known. Enquiries that came after recruitment closed are counted as enquiries."],
-        align_left=["method", "setting"],
+         "ineligible": "Ineligible", "not_contactable": "Not contactable", "recruited": "Recruited",
+         "yield": "Yield, % (95% CI)"},
+        notes=["Approached counts different things: information packs posted for the database mail-out (everyone "
+               "a records search found), but patients already identified as eligible for hand-searching and for "
+               "opportunistic approaches. Yield = recruited / approached with a 95% Wilson interval, so the two "
+               "kinds of yield are not comparable and are not added together. Not contactable: returned a reply "
+               "slip but could not be reached. Posters have no denominator; their enquiries came after "
+               "recruitment closed and are counted as ineligible."],
+        align_left=["method", "setting", "approached"],
     )
 
 
@@ -408,18 +418,28 @@ def tbl_employer_themes(themes: pd.DataFrame) -> GT:
 _VERDICT = {"green": "Green: go", "amber": "Amber: modify", "red": "Red: stop or redesign"}
 
 
+_INTERVAL_NOTES = {"wilson": "Wilson score interval for percentages",
+                   "exact_poisson": "exact Poisson interval for the rate per month (recruitment period fixed)"}
+
+
 def tbl_progression(progression: pd.DataFrame) -> GT:
+    """Progression criteria: observed value with its 95% CI beside the thresholds and the traffic light."""
     frame = pd.DataFrame({
         "label": progression["label"],
-        "observed": [fmt_num(v, 1) for v in progression["observed"]],
+        "observed": [fmt_num(v, 1) if is_missing(lo) else f"{fmt_num(v, 1)} ({fmt_num(lo, 1)}–{fmt_num(hi, 1)})"
+                     for v, lo, hi in zip(progression["observed"], progression["ci_low"], progression["ci_high"])],
         "green": [f"≥ {fmt_num(v, 1)}" for v in progression["green"]],
         "amber": [f"≥ {fmt_num(v, 1)}" for v in progression["amber"]],
         "unit": progression["unit"],
         "verdict": progression["verdict"].map(_VERDICT),
     })
-    gt = tbl_simple(frame, {"label": "Criterion", "observed": "Observed", "green": "Green", "amber": "Amber",
-                            "unit": "Unit", "verdict": "Verdict"}, align_left=["label", "unit", "verdict"],
-                    notes=["Thresholds from config/design.yaml. Red when below the amber threshold."])
+    intervals = [_INTERVAL_NOTES[m] for m in _INTERVAL_NOTES if m in set(progression["interval"])]
+    notes = ["95% CI: " + "; ".join(intervals) + "."] if intervals else []
+    notes.append("Thresholds from config/design.yaml, set by this report, not by the pilot. Red when below the "
+                 "amber threshold; the verdict is read from the observed value.")
+    gt = tbl_simple(frame, {"label": "Criterion", "observed": "Observed (95% CI)", "green": "Green",
+                            "amber": "Amber", "unit": "Unit", "verdict": "Verdict"},
+                    align_left=["label", "unit", "verdict"], notes=notes)
     colours = {"green": "#d9ead3", "amber": "#fff2cc", "red": "#f4cccc"}
     for verdict, colour in colours.items():
         rows = [i for i, v in enumerate(progression["verdict"]) if v == verdict]
@@ -428,7 +448,9 @@ def tbl_progression(progression: pd.DataFrame) -> GT:
     return gt
 
 
-def tbl_planning(planning: pd.DataFrame) -> GT:
+def tbl_planning(planning: pd.DataFrame, approach_label: str = "To approach", attrition_percent: float | None = None,
+                 yield_note: str = "") -> GT:
+    """Sample size per scenario: rates, per arm, per arm after attrition, total and people to approach."""
     frame = pd.DataFrame({
         "scenario": planning["scenario"],
         "rates": [f"{fmt_pct(100 * a, 0)}% vs {fmt_pct(100 * b, 0)}%" for a, b in zip(planning["p_ips"], planning["p_control"])],
@@ -437,8 +459,30 @@ def tbl_planning(planning: pd.DataFrame) -> GT:
         "total": [fmt_int(v) for v in planning["n_total"]],
         "approach": [("–" if is_missing(v) else f"{int(v):,}") for v in planning["to_approach"]],
     })
+    lost = "" if attrition_percent is None else f" ({fmt_pct(attrition_percent, 0)}% lost)"
     return tbl_simple(frame, {"scenario": "Scenario", "rates": "Employment, IPS vs control", "n": "Per arm",
-                              "inflated": "Per arm, after attrition", "total": "Total",
-                              "approach": "To approach in primary care"}, align_left=["scenario", "rates"],
-                      notes=["Two-sided test; per-arm n rounded up, then divided by the proportion expected to "
-                             "complete follow-up; people to approach = total / primary-care yield."])
+                              "inflated": f"Per arm, after attrition{lost}", "total": "Total",
+                              "approach": approach_label}, align_left=["scenario", "rates"],
+                      notes=["Two-sided test; per-arm n rounded up, then divided by the proportion expected to have "
+                             "employment ascertained at 12 months. " + yield_note])
+
+
+def tbl_paid_work_12m(paid: pd.DataFrame) -> GT:
+    """Paid work at 12 months in the pilot: as reported per arm (different sources) and by questionnaire in both."""
+    rows = []
+    for basis, r in paid.groupby("basis", sort=False):
+        by_arm = r.set_index("arm")
+        if basis == "as_reported":
+            label = ("As the pilot reported it: IPS, " + by_arm.loc["IPS", "source"] + " ("
+                     + by_arm.loc["IPS", "definition"] + "); TAU, " + by_arm.loc["TAU", "source"] + " ("
+                     + by_arm.loc["TAU", "definition"] + "); all allocated")
+        else:
+            label = ("Same ascertainment in both arms: " + by_arm.loc["TAU", "source"] + " ("
+                     + by_arm.loc["TAU", "definition"] + "); respondents only")
+        rows.append({"label": label, **{arm.lower(): _k_of_n_ci(by_arm.loc[arm, "count"], by_arm.loc[arm, "n"],
+                                                                 by_arm.loc[arm, "percent"], by_arm.loc[arm, "ci_low"],
+                                                                 by_arm.loc[arm, "ci_high"]) for arm in ("IPS", "TAU")}})
+    return tbl_simple(pd.DataFrame(rows), {"label": "Paid work at 12 months", "ips": "IPS", "tau": "TAU"},
+                      align_left=["label"],
+                      notes=["n/N, percent (95% Wilson CI). The first row's arms differ in source and definition, "
+                             "so the difference between them is not an estimate of the effect of IPS."])

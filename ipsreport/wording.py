@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 
-from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
+from ipsreport.format import fmt_ci, fmt_est_ci, fmt_num, fmt_p, fmt_pct, is_missing
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
            "secondary_summary", "interaction_summary", "poster_sentence", "allocation_story",
            "progression_sentence", "planning_sentence", "risk_difference_sentence",
-           "mixed_model_caveat", "concordance_sentence"]
+           "mixed_model_caveat", "concordance_sentence",
+           "thresholds_origin_sentence", "interval_methods_sentence", "sample_size_method_phrase",
+           "minimal_important_difference_phrase", "paid_work_comparison_sentence", "pooled_yield_sentence",
+           "identified_eligible_sentence", "lower_first",
+           "questionnaire_reconstruction_note"]
 
 ALPHA = 0.05
 
@@ -170,15 +174,18 @@ def progression_sentence(progression) -> str:
     return text + (f": {'; '.join(reds)}." if reds else ".")
 
 
-def planning_sentence(planning) -> str:
+def planning_sentence(planning, approach_label: str = "people to approach") -> str:
+    """The range of totals over the scenarios, and what the largest needs in ``approach_label`` at the yield."""
     valid = planning.dropna(subset=["n_total"])
     if valid.empty:
         return "No scenario implies a difference between the arms, so no sample size follows."
     big = valid.sort_values("n_total").iloc[-1]
     small = valid.sort_values("n_total").iloc[0]
-    return (f"The totals range from {int(small['n_total'])} participants ({small['scenario']}) to "
-            f"{int(big['n_total'])} ({big['scenario']}); at the pilot's primary-care yield the largest would mean "
-            f"approaching about {int(big['to_approach']):,} people.")
+    text = (f"The totals range from {int(small['n_total'])} participants ({_lower(small['scenario'])}) to "
+            f"{int(big['n_total'])} ({_lower(big['scenario'])})")
+    if is_missing(big["to_approach"]):
+        return text + "."
+    return text + f"; at the pilot's yield the largest would need about {int(big['to_approach']):,} {approach_label}."
 
 
 def risk_difference_sentence(row, months: int) -> str:
@@ -206,3 +213,115 @@ def concordance_sentence(study: str, counts) -> str:
     total = int(sum(counts.values))
     parts = [f"{int(n)} {status}" for status, n in counts.items() if n]
     return f"Of the {study}'s {total} published numbers: {_join(parts)}."
+
+
+_THRESHOLD_ORIGINS = {
+    "post_hoc": ("The thresholds are this report's own, not the pilot's: the pilot published no progression "
+                 "criteria, and these were set in `config/design.yaml` after its results were known (post hoc), "
+                 "so the verdicts illustrate how such criteria would read rather than test a prespecified rule."),
+    "prespecified": ("The thresholds, recorded in `config/design.yaml`, were fixed before the pilot's data were "
+                     "seen."),
+}
+
+
+def thresholds_origin_sentence(origin: str) -> str:
+    """Who set the progression thresholds and when, from ``feasibility.thresholds_origin`` in the config."""
+    if origin not in _THRESHOLD_ORIGINS:
+        raise ValueError(f"config/design.yaml feasibility.thresholds_origin: {origin!r} is not one of "
+                         f"{sorted(_THRESHOLD_ORIGINS)}")
+    return _THRESHOLD_ORIGINS[origin]
+
+
+_INTERVAL_NAMES = {"wilson": "Wilson score intervals for the proportions",
+                   "exact_poisson": ("exact (Garwood) Poisson intervals for the rate per month, the recruitment "
+                                     "period treated as fixed")}
+
+
+def interval_methods_sentence(progression) -> str:
+    """Which 95% intervals the progression table shows, from its ``interval`` column."""
+    used = [_INTERVAL_NAMES[m] for m in _INTERVAL_NAMES if m in set(progression["interval"])]
+    if not used:
+        return ""
+    return (f"Each observed value has a 95% confidence interval: {_join(used)}; the verdict is read from the "
+            "point estimate, and an interval that straddles a threshold means the pilot cannot tell the two "
+            "colours apart.")
+
+
+_POWER_METHOD_PHRASES = {
+    "unpooled": "the normal approximation with unpooled variances",
+    "pooled": "Fleiss' normal approximation with the variance pooled under the null hypothesis, without continuity "
+              "correction",
+    "pooled_cc": "Fleiss' normal approximation with pooled variance and the Casagrande–Pike–Smith continuity "
+                 "correction",
+    "fully_pooled": "the normal approximation with the variance pooled under both hypotheses",
+}
+
+
+def sample_size_method_phrase(method: str) -> str:
+    """The sample-size formula in words, from the configured method name (``ipsreport.stats.power``)."""
+    if method not in _POWER_METHOD_PHRASES:
+        raise ValueError(f"sample-size method {method!r} is not one of {sorted(_POWER_METHOD_PHRASES)}")
+    return _POWER_METHOD_PHRASES[method]
+
+
+def minimal_important_difference_phrase(mid: dict) -> str:
+    """'a minimal important difference of 15 percentage points (an assumption of this report, …)'."""
+    points = fmt_num(100 * mid["value"], 0 if float(100 * mid["value"]).is_integer() else 1)
+    basis = ("an assumption of this report, not an estimate from either study" if mid.get("basis") == "assumption"
+             else str(mid.get("basis", "")))
+    return f"a minimal important difference of {points} percentage points ({basis})"
+
+
+def paid_work_comparison_sentence(paid) -> str:
+    """Paid work measured the same way in both arms (12-month questionnaire, respondents only), and its direction.
+
+    ``paid`` is ``ipsreport.feasibility.paid_work_12m``.
+    """
+    q = paid.loc[paid["basis"] == "questionnaire"].set_index("arm")
+    if q["n"].min() == 0:
+        return "No 12-month questionnaire was returned in one arm, so the arms cannot be compared on the same footing."
+    i, t = q.loc["IPS"], q.loc["TAU"]
+    diff = i["percent"] - t["percent"]
+    direction = ("higher in the IPS arm" if diff > 0 else "lower in the IPS arm" if diff < 0
+                 else "the same in both arms")
+    return (f"Measured the same way in both arms, by the 12-month questionnaire among those who returned it, "
+            f"{int(i['count'])} of {int(i['n'])} IPS respondents ({fmt_pct(i['percent'], 0)}%, 95% CI "
+            f"{fmt_ci(i['ci_low'], i['ci_high'], 0)}%) and {int(t['count'])} of {int(t['n'])} TAU respondents "
+            f"({fmt_pct(t['percent'], 0)}%, {fmt_ci(t['ci_low'], t['ci_high'], 0)}%) were in paid work; the "
+            f"proportion was {direction}.")
+
+
+def pooled_yield_sentence(setting_row, by_method) -> str:
+    """Say what the pilot's pooled primary-care figure adds together, from the methods' denominators."""
+    rows = by_method.loc[(by_method["setting"] == setting_row.name) & by_method["approached"].notna()]
+    parts = [f"{int(r['approached'])} {r['denominator']} ({r['short_label']})" for r in rows.to_dict("records")]
+    return (f"The pilot's abstract pools these as {int(setting_row['recruited'])} recruits from "
+            f"{int(setting_row['approached'])} people approached in primary care "
+            f"({fmt_pct(setting_row['percent'])}%), a sum of {_join(parts)}: denominators of different kinds, so "
+            "the pooled figure is the yield of no single method, and this report does not use it as one.")
+
+
+def identified_eligible_sentence(by_method) -> str:
+    """The methods whose denominator is patients already identified as eligible, with their k of n."""
+    rows = by_method.loc[by_method["denominator"] == "patients identified as eligible"]
+    if rows.empty:
+        return ""
+    parts = [f"{r['short_label']}, {int(r['recruited'])} of {int(r['approached'])}" for r in rows.to_dict("records")]
+    return ("The other methods approached only patients a nurse or clinician had already identified as eligible ("
+            f"{'; '.join(parts)}): their yields are the share of such patients who agreed to take part, not a "
+            "response to an invitation, and cannot be compared with the mail-out's.")
+
+
+def questionnaire_reconstruction_note(data) -> str:
+    """While the pilot data are synthetic: which IPS participants returned the 12-month questionnaire is a
+    reconstruction choice (the paper says only that those who found work responded less)."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("The paper does not say which IPS participants returned the 12-month questionnaire; in these "
+            "synthetic data that is a reconstruction choice, consistent with its remark that those who found "
+            "work responded less often.")
+
+
+def lower_first(label: str) -> str:
+    """A label for use inside a sentence: first letter lower-cased unless it starts an abbreviation."""
+    return _lower(label)
