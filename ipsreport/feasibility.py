@@ -25,6 +25,7 @@ from ipsreport.stats.summaries import quantile
 
 __all__ = [
     "METHOD_LABELS",
+    "METHOD_SHORT_LABELS",
     "METHOD_DENOMINATORS",
     "APPROACH_NEEDED",
     "STATUS_LABELS",

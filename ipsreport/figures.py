@@ -191,8 +191,10 @@ def fig_power_curve(curve: pd.DataFrame, target_power: float = 0.9) -> Figure:
     fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
     ax = fig.subplots()
     palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#808080"]
-    for colour, (name, rows) in zip(palette, curve.groupby("scenario", sort=False)):
-        ax.plot(rows["n_per_group"], rows["power"], color=colour, lw=1.6, label=name)
+    # Line styles as well as colours: scenarios whose rates sit near 50% give almost the same curve.
+    dashes = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
+    for colour, dash, (name, rows) in zip(palette, dashes, curve.groupby("scenario", sort=False)):
+        ax.plot(rows["n_per_group"], rows["power"], color=colour, ls=dash, lw=1.6, label=name)
     ax.axhline(target_power, color="#555555", lw=0.8, ls="--")
     ax.text(curve["n_per_group"].max(), target_power + 0.015, f"power {target_power:.0%}", ha="right", fontsize=7.5)
     ax.set_xlabel("Participants per arm")

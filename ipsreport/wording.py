@@ -13,7 +13,7 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
            "mixed_model_caveat", "concordance_sentence",
            "thresholds_origin_sentence", "interval_methods_sentence", "sample_size_method_phrase",
            "minimal_important_difference_phrase", "paid_work_comparison_sentence", "pooled_yield_sentence",
-           "identified_eligible_sentence", "lower_first",
+           "identified_eligible_sentence",
            "questionnaire_reconstruction_note"]
 
 ALPHA = 0.05
@@ -320,8 +320,3 @@ def questionnaire_reconstruction_note(data) -> str:
     return ("The paper does not say which IPS participants returned the 12-month questionnaire; in these "
             "synthetic data that is a reconstruction choice, consistent with its remark that those who found "
             "work responded less often.")
-
-
-def lower_first(label: str) -> str:
-    """A label for use inside a sentence: first letter lower-cased unless it starts an abbreviation."""
-    return _lower(label)
