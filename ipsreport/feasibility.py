@@ -499,8 +499,10 @@ def progression_results(progression: pd.DataFrame) -> dict:
         base = f"feasibility.progression.{r['key']}"
         out |= {f"{base}.observed": r["observed"], f"{base}.ci_low": r["ci_low"], f"{base}.ci_high": r["ci_high"],
                 f"{base}.verdict": r["verdict"], f"{base}.count": int(r["count"])}
-        out[f"{base}.months" if r["interval"] == "exact_poisson" else f"{base}.n"] = (
-            r["denominator"] if r["interval"] == "exact_poisson" else int(r["denominator"]))
+        if r["interval"] == "exact_poisson":
+            out[f"{base}.months"] = r["denominator"]
+        elif r["interval"] == "wilson":
+            out[f"{base}.n"] = int(r["denominator"])
     return out
 
 
