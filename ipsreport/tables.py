@@ -317,8 +317,8 @@ def tbl_recruitment(by_method: pd.DataFrame) -> GT:
                "a records search found), but patients already identified as eligible for hand-searching and for "
                "opportunistic approaches. Yield = recruited / approached with a 95% Wilson interval, so the two "
                "kinds of yield are not comparable and are not added together. Not contactable: returned a reply "
-               "slip but could not be reached. Posters have no denominator; their enquiries came after "
-               "recruitment closed and are counted as ineligible."],
+               "slip but could not be reached. Posters have no denominator. Enquiries that came after recruitment "
+               "closed are counted as ineligible."],
         align_left=["method", "setting", "approached"],
     )
 
