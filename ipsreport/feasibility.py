@@ -522,7 +522,8 @@ class PlanningScenario:
 _SLUG = re.compile(r"^[a-z0-9_]+$")
 
 
-def scenarios_from_design(planning: dict, protocol: dict, pilot_control: ObservedValue | dict) -> list[PlanningScenario]:
+def scenarios_from_design(planning: dict, protocol: dict,
+                          pilot_control: ObservedValue | dict) -> list[PlanningScenario]:
     """Resolve the configured scenarios (``feasibility.planning.scenarios``) into rates.
 
     Control rate sources: ``ips_pain_protocol`` (``ips_pain.sample_size.p_control``), ``pilot_tau``,

@@ -479,9 +479,9 @@ def tbl_paid_work_12m(paid: pd.DataFrame) -> GT:
         else:
             label = ("Same ascertainment in both arms: " + by_arm.loc["TAU", "source"] + " ("
                      + by_arm.loc["TAU", "definition"] + "); respondents only")
-        rows.append({"label": label, **{arm.lower(): _k_of_n_ci(by_arm.loc[arm, "count"], by_arm.loc[arm, "n"],
-                                                                 by_arm.loc[arm, "percent"], by_arm.loc[arm, "ci_low"],
-                                                                 by_arm.loc[arm, "ci_high"]) for arm in ("IPS", "TAU")}})
+        cells = {arm.lower(): _k_of_n_ci(*by_arm.loc[arm, ["count", "n", "percent", "ci_low", "ci_high"]])
+                 for arm in ("IPS", "TAU")}
+        rows.append({"label": label, **cells})
     return tbl_simple(pd.DataFrame(rows), {"label": "Paid work at 12 months", "ips": "IPS", "tau": "TAU"},
                       align_left=["label"],
                       notes=["n/N, percent (95% Wilson CI). The first row's arms differ in source and definition, "
