@@ -50,6 +50,7 @@ __all__ = [
     "holm_families",
     "withdrawal_by_arm",
     "robustness_results",
+    "covariate_labels",
 ]
 
 ARMS = ("IPS", "TAU")
@@ -522,6 +523,15 @@ def all_results(data, design_inputs: dict | None = None) -> dict:
 PHASES = ("2:1", "1:1")
 # The families Holm's method can be applied to, and the column of the frame holding their raw P values.
 MULTIPLICITY_SOURCES = ("ttest", "clda")
+
+
+# How the adjustment covariates are named in the text.
+COVARIATE_LABELS = {"allocation_phase": "allocation phase", "age": "age", "female": "sex"}
+
+
+def covariate_labels(covariates) -> list[str]:
+    """Readable names of the adjustment covariates, in the configured order."""
+    return [COVARIATE_LABELS.get(c, c.replace("_", " ")) for c in covariates]
 
 
 def phase_boundary(design_inputs: dict) -> pd.Timestamp:
