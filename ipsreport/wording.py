@@ -12,7 +12,8 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
            "progression_sentence", "planning_sentence", "risk_difference_sentence",
            "mixed_model_caveat", "concordance_sentence", "sample_size_method_sentence", "withdrawal_sentence",
            "withdrawal_short", "welch_sensitivity", "clda_summary", "multiplicity_summary", "phase_sentence",
-           "bounds_sentence", "adjusted_sentence", "abstract_effects", "abstract_secondary"]
+           "bounds_sentence", "adjusted_sentence", "abstract_effects", "abstract_secondary",
+           "phase_boundary_source", "family_list"]
 
 ALPHA = 0.05
 
@@ -118,7 +119,8 @@ def interaction_summary(interactions, alpha: float = ALPHA) -> str:
         return (f"No group × time term reached P < {fmt_num(alpha)}; the smallest P was "
                 f"{fmt_p(smallest['p_value'])} ({_lower(smallest['short'])}).")
     names = _join([_lower(h) for h in hits["short"]])
-    return f"The group × time term reached P < {fmt_num(alpha)} for {names}."
+    return (f"The group × time term reached P < {fmt_num(alpha)} for {names}, without adjustment for the number of "
+            "tests (see the section on multiplicity).")
 
 
 def _lower(label: str) -> str:
@@ -376,3 +378,16 @@ def abstract_secondary(secondary, holm, alpha: float = ALPHA) -> str:
     return (f"Of {len(secondary)} unadjusted comparisons of secondary outcomes at 6 and 12 months "
             f"(n = {int(n.min())} to {int(n.max())} respondents each), {hits} fell below P = {fmt_num(alpha)} and "
             f"{kept} after Holm's adjustment.")
+
+
+def phase_boundary_source(data) -> str:
+    """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
+            "in config/design.yaml)")
+
+
+def family_list(families: dict[str, str]) -> str:
+    """The configured multiplicity families, by label: 'the unadjusted … and the constrained …'."""
+    return _join([f"the {label}" for label in families.values()])

@@ -83,7 +83,7 @@ def standardised_logistic(frame: pd.DataFrame, outcome: str, treatment: str, cov
     With no covariates the model is saturated, so the risks are the observed proportions and the intervals
     reduce to the Wald (Katz log) intervals of the 2×2 table.
 
-    References: Greenland S (2004) Int J Epidemiol 33:1085–1092 (model-based standardisation);
+    References: Greenland S (2004) Am J Epidemiol 160:301–305 (model-based standardisation);
     Localio AR, Margolis DJ, Berlin JA (2007) J Clin Epidemiol 60:874–882. The fit is
     ``statsmodels.api.Logit(y, X).fit()``.
     """

@@ -187,8 +187,8 @@ def fit_clda(long_df: pd.DataFrame, outcome: str, group_col: str = "group", time
     symmetry through the random intercept). With complete data and equal baseline means in the two arms,
     δ_t equals the difference of the arms' means at t.
 
-    Reference: Liang KY, Zeger SL (2000) Sankhyā B 62:134–148; Coffman CJ et al. (2016) BMC Med Res
-    Methodol 16:113. Fitted with ``statsmodels.api.MixedLM(y, X, groups=id).fit(reml=True)``.
+    Reference: Liang KY, Zeger SL (2000) Sankhyā B 62:134–148; Coffman CJ, Edelman D, Woolson RF (2016)
+    BMJ Open 6:e013096. Fitted with ``statsmodels.api.MixedLM(y, X, groups=id).fit(reml=True)``.
     """
     for col in (outcome, group_col, time_col, id_col):
         if col not in long_df.columns:
