@@ -240,8 +240,8 @@ def sample_size_method_sentence(method: str, size=None, other=None) -> str:
     text = (f"{_capital(_POWER_METHOD_PHRASES[method])} gives {fmt_num(size.n_exact)}, that is "
             f"{size.n_per_group} participants per arm.")
     if other is not None:
-        text += (f" {_capital(_POWER_METHOD_PHRASES[other.method])} gives {other.n_per_group} per arm for the same "
-                 "assumptions.")
+        text += (f" By {_POWER_METHOD_PHRASES[other.method]}, the same assumptions give {other.n_per_group} "
+                 "per arm.")
     return text
 
 
@@ -277,7 +277,7 @@ def welch_sensitivity(secondary, alpha: float = ALPHA) -> str:
         return head + "; no verdict changes."
     parts = [f"{_lower(r['short'])} at {r['month']} months ({fmt_p(r['p_value'])} → {fmt_p(r['p_welch'])})"
              for r in changed.to_dict("records")]
-    return head + ": " + _join(parts) + " cross the line."
+    return head + ": " + _join(parts) + (" crosses" if len(parts) == 1 else " cross") + " the line."
 
 
 def clda_summary(clda, alpha: float = ALPHA) -> str:
@@ -289,8 +289,8 @@ def clda_summary(clda, alpha: float = ALPHA) -> str:
     for r in hits.to_dict("records"):
         parts.append(f"{_lower(r['short'])} at {r['month']} months "
                      f"({fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
-    return (f"{_capital(_count(len(hits), 'treatment effect', 'treatment effects'))} of {len(clda)} fell below "
-            f"P = {fmt_num(alpha)} before adjustment: " + "; ".join(parts) + ".")
+    return (f"Of {len(clda)} cLDA treatment effects, {len(hits)} fell below P = {fmt_num(alpha)} before adjustment: "
+            + "; ".join(parts) + ".")
 
 
 def multiplicity_summary(secondary, interactions, clda, holm, alpha: float = ALPHA) -> str:
@@ -376,8 +376,8 @@ def abstract_secondary(secondary, holm, alpha: float = ALPHA) -> str:
     hits = int((secondary["p_value"] < alpha).sum())
     kept = int((holm.loc[holm["family"] == "ttest", "p_holm"] < alpha).sum())
     return (f"Of {len(secondary)} unadjusted comparisons of secondary outcomes at 6 and 12 months "
-            f"(n = {int(n.min())} to {int(n.max())} respondents each), {hits} fell below P = {fmt_num(alpha)} and "
-            f"{kept} after Holm's adjustment.")
+            f"(n = {int(n.min())} to {int(n.max())} respondents each), {hits or 'none'} fell below "
+            f"P = {fmt_num(alpha)}, and {kept or 'none'} after Holm's adjustment.")
 
 
 def phase_boundary_source(data) -> str:
