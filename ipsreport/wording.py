@@ -13,7 +13,8 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
            "mixed_model_caveat", "concordance_sentence", "sample_size_method_sentence", "withdrawal_sentence",
            "withdrawal_short", "welch_sensitivity", "clda_summary", "multiplicity_summary", "phase_sentence",
            "bounds_sentence", "adjusted_sentence", "abstract_effects", "abstract_secondary",
-           "phase_boundary_source", "family_list"]
+           "phase_boundary_source", "family_list", "join_words",
+           "clda_caveat"]
 
 ALPHA = 0.05
 
@@ -391,3 +392,16 @@ def phase_boundary_source(data) -> str:
 def family_list(families: dict[str, str]) -> str:
     """The configured multiplicity families, by label: 'the unadjusted … and the constrained …'."""
     return _join([f"the {label}" for label in families.values()])
+
+
+def join_words(items) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return _join(list(items))
+
+
+def clda_caveat(data) -> str:
+    """With reconstructed data the cLDA estimates depend on how the reconstruction linked each person's scores."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("These estimates, too, depend on how the synthetic reconstruction linked each person's scores over "
+            "time, which the published summaries do not determine; the paper has no such analysis to compare with.")
