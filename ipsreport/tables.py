@@ -499,34 +499,27 @@ def tbl_secondary_sensitivity(secondary: pd.DataFrame, holm: pd.DataFrame) -> GT
 
 
 def tbl_clda(clda: pd.DataFrame, holm: pd.DataFrame) -> GT:
-    """cLDA treatment effects (IPS − TAU) at 6 and 12 months with 95% CI, raw and Holm-adjusted P."""
+    """cLDA treatment effects (IPS − TAU) at 6 and 12 months with 95% CI, raw and Holm-adjusted P; one row per
+    outcome and follow-up, with the fit's participants, observations and random-intercept variance."""
     adjusted = _holm_lookup(holm, "clda")
     rows = []
     for _outcome, group in clda.groupby("outcome", sort=False):
-        first = group.iloc[0]
-        row = {"label": first["short"], "n": f"{fmt_int(first['n_groups'])} / {fmt_int(first['n_obs'])}",
-               "var": fmt_num(first["random_intercept_var"])}
-        for r in group.itertuples(index=False):
-            m = f"m{r.month}"
-            row |= {f"{m}_est": fmt_est_ci(r.estimate, r.ci_low, r.ci_high), f"{m}_p": fmt_p(r.p_value),
-                    f"{m}_holm": fmt_p(adjusted.get((r.outcome, r.month)))}
-        rows.append(row)
+        for k, r in enumerate(group.itertuples(index=False)):
+            rows.append({"label": r.short if k == 0 else "", "month": f"{r.month} months",
+                         "est": fmt_est_ci(r.estimate, r.ci_low, r.ci_high), "p": fmt_p(r.p_value),
+                         "holm": fmt_p(adjusted.get((r.outcome, r.month))),
+                         "n": f"{fmt_int(r.n_groups)} / {fmt_int(r.n_obs)}" if k == 0 else "",
+                         "var": fmt_num(r.random_intercept_var) if k == 0 else ""})
     frame = pd.DataFrame(rows)
-    gt = GT(frame)
-    labels = {"label": "Outcome", "n": "Participants / observations", "var": "Random-intercept variance"}
-    for m, name in (("m6", "6 months"), ("m12", "12 months")):
-        gt = gt.tab_spanner(name, columns=[f"{m}_est", f"{m}_p", f"{m}_holm"])
-        labels |= {f"{m}_est": "Effect (95% CI)", f"{m}_p": "P", f"{m}_holm": "P, Holm"}
-    gt = (gt.cols_label(**labels)
-          .cols_align("left", columns=["label"])
-          .cols_align("right", columns=[c for c in frame.columns if c != "label"])
-          .tab_source_note("Constrained longitudinal data analysis: baseline, 6 and 12 months as outcomes, time "
-                           "categorical, one baseline mean for both arms, and the treatment effect at each "
-                           "follow-up as the difference between the arms (IPS − TAU; negative favours IPS except "
-                           "for EQ-VAS). Linear mixed model with a random intercept per participant (REML); "
-                           "Wald 95% CI and two-sided normal P.")
-          .tab_source_note("Holm: adjusted over the cLDA treatment effects of all outcomes at both follow-ups."))
-    return _manuscript(gt)
+    return tbl_simple(
+        frame, {"label": "Outcome", "month": "Follow-up", "est": "Effect, IPS − TAU (95% CI)", "p": "P",
+                "holm": "P, Holm", "n": "Participants / observations", "var": "Random-intercept variance"},
+        align_left=["label", "month"],
+        notes=["Constrained longitudinal data analysis: baseline, 6 and 12 months as outcomes, time categorical, one "
+               "baseline mean for both arms, and the treatment effect at each follow-up as the difference between "
+               "the arms (negative favours IPS except for EQ-VAS). Linear mixed model with a random intercept per "
+               "participant (REML); Wald 95% CI and two-sided normal P.",
+               "P, Holm: adjusted over the cLDA treatment effects of all outcomes at both follow-ups."])
 
 
 def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adjusted,

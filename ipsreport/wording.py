@@ -340,7 +340,7 @@ def bounds_sentence(bounds) -> str:
     verdicts = {significance(ips["p_value"]), significance(tau["p_value"])}
     reading = ("so no assumption about them changes the verdict" if len(verdicts) == 1
                else "so the verdict depends on what happened to them")
-    return (f"{m1} IPS and {m2} TAU participants in the analysis did not answer the 12-month employment "
+    return (f"In the analysed groups, {m1} IPS and {m2} TAU participants did not answer the 12-month employment "
             f"question. If every missing IPS participant had worked and no missing TAU participant had, the odds "
             f"ratio would be {fmt_est_ci(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
             f"({p_text(ips['p_value'])}, n = {int(ips['ips_n'] + ips['tau_n'])}); in the reverse case "
