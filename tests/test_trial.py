@@ -192,3 +192,24 @@ def test_sample_size_sentence_follows_the_configured_method():
     assert "Fleiss" in pooled and "unpooled" not in pooled
     with pytest.raises(ValueError, match="sample-size method 'nope'"):
         wording.sample_size_method_sentence("nope")
+
+
+def test_withdrawals_are_marked_reconstructed_while_synthetic_and_tested_when_real(data):
+    import dataclasses
+
+    flow = trial.participant_flow(data.participants, data.employment, data.questionnaires)
+    assert data.synthetic
+    assert "reconstruction" in wording.withdrawal_sentence(flow, data)
+    assert "reconstructed" in wording.withdrawal_short(flow, data)
+    real = dataclasses.replace(data, synthetic=False)
+    fisher = trial.withdrawal_by_arm(data.participants)
+    # 3/41 vs 6/26. Two-sided Fisher by hand: hypergeometric (N 67, 9 withdrawals, 41 IPS) probabilities of
+    # every split no more probable than the observed one, summed.
+    from math import comb
+
+    prob = {k: comb(41, k) * comb(26, 9 - k) / comb(67, 9) for k in range(10)}
+    p_hand = sum(p for p in prob.values() if p <= prob[3] * (1 + 1e-7))
+    assert fisher.p_value == pytest.approx(p_hand, rel=1e-9)
+    text = wording.withdrawal_sentence(flow, real, fisher)
+    assert "reconstruction" not in text and "Fisher's exact test" in text and wording.p_text(p_hand) in text
+    assert "reconstructed" not in wording.withdrawal_short(flow, real)
