@@ -42,7 +42,8 @@ def _arrow(ax, x0, y0, x1, y1):
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 0.9})
 
 
-def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24), withdrawals_reconstructed: bool = False) -> Figure:
+def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24),
+                     withdrawals_reconstructed: bool = False) -> Figure:
     """CONSORT-style participant flow from the counts of ``ipsreport.trial.participant_flow``.
 
     ``withdrawals_reconstructed`` marks the withdrawal counts by arm as a reconstruction (synthetic data whose

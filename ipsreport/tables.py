@@ -531,11 +531,13 @@ def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adj
     rows = []
     for r in bounds.itertuples(index=False):
         rows.append({"group": "Missing outcomes", "analysis": r.label,
-                     "ips": k_n(r.ips_employed, r.ips_n, r.ips_percent), "tau": k_n(r.tau_employed, r.tau_n, r.tau_percent),
+                     "ips": k_n(r.ips_employed, r.ips_n, r.ips_percent),
+                     "tau": k_n(r.tau_employed, r.tau_n, r.tau_percent),
                      "or": fmt_est_ci(r.odds_ratio, r.or_ci_low, r.or_ci_high), "p": _p_with_mark(r.p_value, r.test)})
     for r in by_phase.itertuples(index=False):
         rows.append({"group": "Allocation phase", "analysis": f"{r.phase} phase (respondents)",
-                     "ips": k_n(r.ips_employed, r.ips_n, r.ips_percent), "tau": k_n(r.tau_employed, r.tau_n, r.tau_percent),
+                     "ips": k_n(r.ips_employed, r.ips_n, r.ips_percent),
+                     "tau": k_n(r.tau_employed, r.tau_n, r.tau_percent),
                      "or": fmt_est_ci(r.odds_ratio, r.or_ci_low, r.or_ci_high), "p": ""})
     rows.append({"group": "Allocation phase", "analysis": "Mantel–Haenszel, stratified by phase",
                  "ips": k_n(by_phase["ips_employed"].sum(), by_phase["ips_n"].sum(),
@@ -550,6 +552,8 @@ def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adj
                  "tau": f"{fmt_pct(100 * adjusted.risk_control)} (standardised)",
                  "or": fmt_est_ci(adjusted.odds_ratio, adjusted.or_ci_low, adjusted.or_ci_high), "p": ""})
     frame = pd.DataFrame(rows)
+    rr = fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)
+    rd = fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)
     gt = (GT(frame, rowname_col="analysis", groupname_col="group")
           .cols_label(ips="IPS, n/N (%)", tau="TAU, n/N (%)", p="P")
           .cols_label(**{"or": "OR (95% CI)"})
@@ -558,9 +562,7 @@ def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adj
                            "set to employed or not as named. Phase odds ratios: Woolf's CI; Mantel–Haenszel: "
                            "Robins–Breslow–Greenland CI, homogeneity by the Breslow–Day test with Tarone's "
                            "correction.")
-          .tab_source_note(f"Adjusted: risk ratio {fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)}"
-                           f" and risk difference "
-                           f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)}"
+          .tab_source_note(f"Adjusted: risk ratio {rr} and risk difference {rd}"
                            " percentage points by marginal standardisation (delta-method 95% CIs); covariates chosen "
                            "by this report, not prespecified by the trial."))
     for note in _test_notes(bounds["test"]):

@@ -771,7 +771,8 @@ def robustness_results(data, design_inputs: dict) -> dict:
     out |= {f"secondary.{k}": v for k, v in welch_results(secondary).items()}
     out |= {f"secondary.{k}": v for k, v in clda_results(clda).items()}
     out |= {f"secondary.{k}": v for k, v in holm_results(holm).items()}
-    out |= {f"primary.{k}": v for k, v in phase_results(phase_stratified_primary(primary_by_phase(p, e, boundary))).items()}
+    mh = phase_stratified_primary(primary_by_phase(p, e, boundary))
+    out |= {f"primary.{k}": v for k, v in phase_results(mh).items()}
     out |= {f"primary.{k}": v for k, v in bounds_results(primary_bounds(p, e)).items()}
     adjusted = adjusted_primary(p, e, design_inputs["adjustment_covariates"], boundary)
     out |= {f"primary.{k}": v for k, v in adjusted_results(adjusted).items()}

@@ -79,7 +79,8 @@ def standardised_logistic(frame: pd.DataFrame, outcome: str, treatment: str, cov
     ``outcome`` must be 0/1, ``treatment`` 0/1 (1 = group 1); rows with any missing value in these columns or
     in ``covariates`` are dropped (complete cases). With V the model's covariance matrix of β and
     g_t = mean_i p_i(t)(1 − p_i(t)) x_i(t) the gradient of the standardised risk μ_t, the delta-method
-    variances are (g_1 − g_0)' V (g_1 − g_0) for μ_1 − μ_0 and (g_1/μ_1 − g_0/μ_0)' V (…) for log(μ_1/μ_0).
+    variances are (g_1 − g_0)' V (g_1 − g_0) for μ_1 − μ_0 and (g_1/μ_1 − g_0/μ_0)' V (…) for
+    log(μ_1/μ_0).
     With no covariates the model is saturated, so the risks are the observed proportions and the intervals
     reduce to the Wald (Katz log) intervals of the 2×2 table.
 
