@@ -396,3 +396,25 @@ def test_missing_typst_is_one_paragraph(monkeypatch, tmp_path):
     with pytest.raises(RenderError) as err:
         pdf.write_pdf(None, {}, None, None, tmp_path, tmp_path / "book.pdf")
     assert str(err.value).startswith("Typst was not found") and "\n" not in str(err.value)
+
+
+def test_the_books_data_validation_runs_before_any_chapter(tmp_path):
+    root = PACKAGE.parent
+    copy = tmp_path / "project"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".venv", ".git", "_book*", ".ipsreport-cache", "tests",
+                                                              "__pycache__", ".pytest_cache"))
+    participants = copy / "data" / "ips-pain" / "participants.csv"
+    lines = participants.read_text().splitlines()
+    lines[1] = lines[1].replace(",IPS,", ",IPSX,").replace(",TAU,", ",IPSX,")
+    participants.write_text("\n".join(lines) + "\n")
+    (copy / "_book").mkdir()
+    (copy / "_book" / "results.json").write_text("{}\n")
+    result = _render(copy)
+    assert result.exit_code == 2, result.output
+    text = _one_paragraph(result.output)
+    assert "_scripts/validate-data.py (pre-render script of _quarto.yml) failed (exit 2)" in text
+    assert "The data did not validate; no chapter was run." in text
+    assert "participants.csv, line 2, column arm" in text
+    assert "Traceback" not in result.output
+    assert _tree(copy / "_book") == {"results.json": b"{}\n"}
+    assert not (copy / ".ipsreport-cache" / "index").exists()  # no chapter ran
