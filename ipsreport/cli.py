@@ -39,7 +39,6 @@ def render(
     from ipsreport.render import RenderError
     from ipsreport.render.engine import print_summary, render_book
     from ipsreport.render.lock import RenderBusy
-    from ipsreport.render.pipeline import HookError
 
     if engine not in ("auto", "quarto", "builtin"):
         raise typer.BadParameter("--engine must be auto, quarto or builtin")
@@ -52,7 +51,7 @@ def render(
     except RenderError as err:
         console.print("[bold red]Render failed; the previous output was left as it was.[/]")
         console.print(str(err), highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(err.exit_code if isinstance(err, HookError) else 2) from None
+        raise typer.Exit(2) from None
     print_summary(summary, console)
 
 

@@ -250,10 +250,11 @@ def test_only_this_projects_temporaries_of_dead_processes_are_removed(project, t
     mine_alive = project / f"_book.tmp-{tag}-{os.getppid()}-bbbb"
     other_project = project / f"_book.tmp-0badc0de-{dead}-cccc"
     scratch_dead = Path(tempfile.gettempdir()) / f"ipsreport-{tag}-{dead}-dddd"
-    for folder in (mine_dead, mine_alive, other_project, scratch_dead):
-        folder.mkdir()
+    half_entry = project / ".ipsreport-cache" / ".02-results.x1y2"
+    for folder in (mine_dead, mine_alive, other_project, scratch_dead, half_entry):
+        folder.mkdir(parents=True)
     removed = swap.clean_stale(project, target)
-    assert sorted(removed) == sorted([mine_dead.name, scratch_dead.name])
+    assert sorted(removed) == sorted([mine_dead.name, scratch_dead.name, ".ipsreport-cache/.02-results.x1y2"])
     assert mine_alive.exists() and other_project.exists()
     assert not mine_dead.exists() and not scratch_dead.exists()
 

@@ -89,13 +89,18 @@ def read_hooks(root: Path, config: dict[str, Any]) -> Hooks:
 def read_config(root: Path) -> dict[str, Any]:
     path = Path(root) / "_quarto.yml"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise RenderError(f"{root}: no _quarto.yml") from None
     except OSError as e:
         raise RenderError(f"{path}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise RenderError(f"_quarto.yml: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except yaml.YAMLError as e:
         raise RenderError(f"_quarto.yml: invalid YAML: {e}") from None
+    if not isinstance(config, dict):
+        raise RenderError("_quarto.yml: expected a mapping of options (project:, book:, format: …)")
+    return config
 
 
 @dataclass

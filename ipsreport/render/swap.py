@@ -189,4 +189,10 @@ def clean_stale(root: Path, target: Path) -> list[str]:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
+    # Half-written cache entries (".<chapter>.<random>"): only a render holding the lock writes them, so any
+    # found now belong to a render that was killed.
+    for path in (root / ".ipsreport-cache").glob(".*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(f".ipsreport-cache/{path.name}")
     return removed
