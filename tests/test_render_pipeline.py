@@ -220,7 +220,11 @@ def test_swap_replaces_the_folder_whole(tmp_path, monkeypatch, exchange):
     (final / "old.html").write_text("old")
     new.mkdir()
     (new / "new.html").write_text("new")
+    calls = []
+    real = swap._exchange
+    monkeypatch.setattr(swap, "_exchange", lambda a, b: calls.append(real(a, b)) or calls[-1])
     swap.swap_into_place(tmp_path, new, final)
+    assert calls == ([True] if exchange else [])  # renameat2(RENAME_EXCHANGE) works on this system
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
     assert [p.name for p in final.iterdir()] == ["new.html"]
 
@@ -239,6 +243,21 @@ def test_recovery_restores_an_old_book_left_by_a_killed_swap(project):
     (old / "results.json").write_text("{}")
     assert swap.recover(project, (project / "_book").resolve()).startswith("restored _book/ from _book.old-")
     assert (project / "_book" / "index.html").read_text() == "the previous book"
+    assert not old.exists()
+
+
+def test_a_render_first_restores_the_book_a_killed_swap_left_aside(project):
+    tag = swap.project_tag(project)
+    old = project / f"_book.old-{tag}-{_dead_pid()}-abcd"
+    old.mkdir()
+    (old / "results.json").write_text('{"fixture.n_total": 8}\n')
+    # Stop the render right after recovery, before any chapter runs (a failing pre-render script).
+    (project / "_scripts" / "stop.py").write_text("import sys\nsys.exit(3)\n")
+    config = project / "_quarto.yml"
+    config.write_text(config.read_text().replace("  post-render:", "  pre-render: _scripts/stop.py\n  post-render:"))
+    result = _render(project)
+    assert result.exit_code == 2 and "_scripts/stop.py (pre-render script of _quarto.yml) failed (exit 3)" in result.output
+    assert (project / "_book" / "results.json").read_text() == '{"fixture.n_total": 8}\n'
     assert not old.exists()
 
 
