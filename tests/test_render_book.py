@@ -9,7 +9,7 @@ import pypdf
 import pytest
 from bs4 import BeautifulSoup
 
-from ipsreport.render import RenderError, cache, engine, execute
+from ipsreport.render import RenderError, cache, execute
 from ipsreport.render.engine import render_book
 from ipsreport.render.pipeline import HookError
 
