@@ -7,6 +7,10 @@ stopped early). Both run under ``ipsreport render`` (either engine) and under a 
 ``ipsreport render`` drives Quarto (``IPSREPORT_PIPELINE`` is set) Quarto's own call returns at once, because
 the render pipeline runs the script itself, before and after Quarto. The render engine never imports this
 module: it only runs the scripts.
+
+:func:`collect_results_main` is the one place for what is done with the results: anything that belongs in
+``results.json`` or is derived from it (a metadata block, a report of what changed since the previous render,
+whose ``results.json`` is in ``IPSREPORT_PREVIOUS_OUTPUT_DIR``) goes there, after the merge.
 """
 
 from __future__ import annotations

@@ -175,6 +175,8 @@ def test_builtin_engine_ignores_quarto_on_path(stub):
 def test_auto_engine_prefers_quarto_on_path(stub):
     summary = render_book(stub, formats=["html"])
     assert summary.engine == "quarto"
+    assert summary.executed == ["chapters/01-methods.qmd", "chapters/02-results.qmd", "chapters/appendix-extra.qmd"]
+    assert summary.static == ["index.qmd", "chapters/references.qmd"] and summary.cached == []
 
 
 def test_unknown_format_or_engine(stub):

@@ -107,6 +107,8 @@ class QuartoBackend:
         if missing:
             raise RenderError(f"quarto render exited 0 but wrote no {', '.join(missing)} output; {kept}")
         runs = len(targets)
+        ctx.summary.executed = [path for path, code in ctx.chapters if code]
+        ctx.summary.static = [path for path, code in ctx.chapters if not code]
         ctx.summary.notes.append(
             f"Quarto {'.'.join(map(str, version))} executed every chapter with code once per format "
             f"({runs} format{'s' if runs > 1 else ''}: {runs} run{'s' if runs > 1 else ''} per chapter; "
