@@ -183,6 +183,20 @@ def test_unrelated_folders_and_files_are_not_replaced_without_force(project, tmp
     assert result.exit_code == 2 and "a folder above it" in _one_paragraph(result.output)
 
 
+def test_read_only_output_folder_is_refused(project):
+    book = project / "_book"
+    book.mkdir()
+    (book / "results.json").write_text("{}")
+    book.chmod(0o555)
+    try:
+        result = _render(project)
+    finally:
+        book.chmod(0o755)
+    assert result.exit_code == 2
+    assert "_book is read-only; the render will not replace it" in _one_paragraph(result.output)
+    assert _tree(book) == {"results.json": b"{}"}
+
+
 def test_symlink_to_data_is_refused(project):
     (project / "_book").symlink_to(project / "data")
     before = _tree(project / "data")

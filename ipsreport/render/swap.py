@@ -74,7 +74,8 @@ def check_output_dir(root: Path, output_dir: str, force: bool = False) -> Path:
             raise RenderError(f"{target} is not empty and holds no {RESULTS_FILE} of an earlier render, so it may "
                               "not be this book's output; the render will not replace it. Empty or remove it, "
                               "choose another output-dir, or pass --force to replace it.")
-        if not os.access(target, os.W_OK):
+        # Write bits off means "keep this" even for a user (root) whom permissions do not stop.
+        if not os.access(target, os.W_OK) or not target.stat().st_mode & 0o222:
             raise RenderError(f"{target} is read-only; the render will not replace it. Make it writable "
                               "or choose another output-dir.")
     parent = target.parent
