@@ -123,3 +123,15 @@ def test_a_render_whose_value_injects_an_image_fails_and_keeps_the_book(isolated
     assert str(err.value).startswith("chapters/02-results.qmd: computed output would put markup into the book")
     assert "an image with target `/etc/hostname`" in str(err.value)
     assert [p.name for p in (project / "_book").iterdir()] == ["index.html"]
+
+
+def test_links_in_prose_and_captions_count_as_written_in_the_source():
+    from ipsreport.render.execute import _source_markdown
+    from ipsreport.render.qmd import parse_qmd
+
+    doc = parse_qmd('# T\n\nSee [a](https://a.org) `{python} x`.\n\n```{python}\n#| label: fig-a\n'
+                    '#| fig-cap: "After [b](https://b.org)."\n1\n```\n', WHERE)
+    source = _source_markdown(doc)
+    _check("# T\n\nSee [a](https://a.org) 42.\n\n[After [b](https://b.org).]{.cap}\n", source)
+    with pytest.raises(RenderError, match="a link to `https://c.org`"):
+        _check("# T\n\nSee [a](https://a.org) [c](https://c.org).\n", source)

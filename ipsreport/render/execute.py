@@ -308,9 +308,11 @@ def _title_heading(doc: Document) -> str:
 
 
 def _source_markdown(doc: Document) -> str:
-    """The chapter's prose as written, each inline expression replaced by a placeholder number."""
+    """What the chapter's author wrote as markdown: the prose, each inline expression replaced by a placeholder
+    number, and the cells' captions."""
     parts = (p if isinstance(p, str) else "0" for b in doc.blocks if isinstance(b, Markdown) for p in b.parts)
-    return _title_heading(doc) + "".join(parts)
+    captions = [str(c.options[k]) for c in doc.cells for k in ("tbl-cap", "fig-cap") if c.options.get(k)]
+    return _title_heading(doc) + "".join(parts) + "".join(f"\n\n{cap}\n" for cap in captions)
 
 
 def static_chapter(book: Book, chapter: Chapter, doc: Document) -> ChapterOutput:

@@ -1,6 +1,7 @@
 """Quarto's rule for printing the value of an inline `` `{python} expr` `` into the markdown.
 
-Read from quarto-cli 1.11.0 (unchanged since 1.4): the kernel evaluates each expression as a Jupyter
+Read from quarto-cli 1.11.0 (``jupyter-inline.ts`` is unchanged since 1.4; ``display-data.ts`` moved
+``text/latex`` first for LaTeX output in 1.10.9, a type this engine rejects anyway): the kernel evaluates each expression as a Jupyter
 *user expression* (``src/resources/jupyter/notebook.py``, ``cell_execute_inline``), i.e. IPython formats
 the value into a MIME bundle exactly as it formats a cell's result. ``src/core/jupyter/display-data.ts``
 (``displayDataMimeType``) picks one type of that bundle and ``src/core/jupyter/jupyter-inline.ts``
