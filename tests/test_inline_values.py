@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.formatters import DisplayFormatter
 
 from ipsreport.render import RenderError, pandoc
 from ipsreport.render.inline import quarto_escaped_plain, quarto_inline_markdown
 from ipsreport.render.project import read_book
-from ipsreport.render.qmd import Cell, InlineExpr, Markdown, read_qmd
+from ipsreport.render.qmd import Cell, InlineExpr, read_qmd
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bundle(expr: str, setup: str = "") -> dict:
-    shell = InteractiveShell.instance()
-    shell.run_cell("import numpy as np\nfrom IPython.display import Markdown\n" + setup, store_history=False)
-    result = shell.user_expressions({"0": expr})["0"]
-    assert result["status"] == "ok", result
-    return result["data"]
+    """The MIME bundle IPython makes of the value (the formatter a kernel's user expressions go through)."""
+    namespace: dict = {}
+    exec("import numpy as np\nfrom IPython.display import Markdown\n" + setup, namespace)
+    data, _ = DisplayFormatter().format(eval(expr, namespace))
+    return data
 
 
 # Quarto's own test document tests/docs/smoke-all/inline-execution/inline-jupyter.qmd, with the markdown each
