@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+from IPython.display import Markdown
+
 from ipsreport.format import fmt_ci, fmt_est_ci, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.markup import markdown_of
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
@@ -23,19 +26,20 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
 ALPHA = 0.05
 
 
-def data_notice(*datasets) -> str:
+def data_notice(*datasets) -> Markdown:
     """A visible callout when any data set is a synthetic reconstruction; nothing for real data.
 
-    Under the built-in engine every page already carries the notice as a banner, so the callout (needed
-    under Quarto) is left out there.
+    Markdown for an ``output: asis`` cell; the notices come from the data sets' ``dataset.yaml`` and are
+    escaped. Under the built-in engine every page already carries the notice as a banner, so the callout
+    (needed under Quarto) is left out there.
     """
     if os.environ.get("IPSREPORT_ENGINE") == "builtin":
-        return ""
+        return Markdown("")
     texts = [getattr(d, "notice", "") or "These data are a synthetic reconstruction that matches the published "
              "summaries; they are not participant data." for d in datasets if getattr(d, "synthetic", False)]
     if not texts:
-        return ""
-    return "::: {.callout-warning}\n## Synthetic data\n\n" + " ".join(texts) + "\n:::\n"
+        return Markdown("")
+    return markdown_of("::: {{.callout-warning}}\n## Synthetic data\n\n{notice}\n:::\n", notice=" ".join(texts))
 
 
 def p_text(p: float) -> str:
