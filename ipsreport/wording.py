@@ -348,9 +348,15 @@ def _capital(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def sample_size_method_sentence(method: str, size=None, other=None) -> str:
+def sample_size_method_sentence(method: str, size=None, other=None) -> Markdown:
     """The sample-size formula named by the configured ``method`` and, given the results, what it and the
-    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`)."""
+    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`).
+
+    Markdown (the formula is typeset), written entirely by the package: no piece comes from data."""
+    return Markdown(_sample_size_method_text(method, size, other))
+
+
+def _sample_size_method_text(method: str, size=None, other=None) -> str:
     if method not in _SAMPLE_SIZE_FORMULAS:
         raise ValueError(f"config/design.yaml: unknown sample-size method {method!r}; "
                          f"known: {sorted(_SAMPLE_SIZE_FORMULAS)}")
@@ -503,8 +509,8 @@ def phase_boundary_source(data) -> str:
     """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
     if not getattr(data, "synthetic", False):
         return ""
-    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
-            "in config/design.yaml)")
+    return (", a date the paper does not give: the boundary is a choice of the synthetic reconstruction, set in "
+            "config/design.yaml")
 
 
 def family_list(families: dict[str, str]) -> str:
