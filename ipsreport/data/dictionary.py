@@ -130,7 +130,7 @@ class Fact:
     """One key of ``dataset.yaml``."""
 
     name: str
-    type: Literal["bool", "str"]
+    type: Literal["bool", "str", "mapping"]
     required: bool
     description: str
 
@@ -169,6 +169,13 @@ FACTS = (
     Fact("description", "str", True, "One or two sentences on what the files are."),
     Fact("generated_by", "str", True, "What produced the files (e.g. `ipsreport synthesize`, seed) or who supplied them."),
     Fact("notice", "str", False, "Optional wording of the notice shown while `synthetic` is true."),
+    Fact(
+        "sources",
+        "mapping",
+        False,
+        "Optional: per file, the SPSS (`.sav`), Stata (`.dta`), Excel (`.xlsx`, a named sheet) or CSV file it is "
+        "read from instead, with the mapping of source variables, codes and IDs (see docs/data-contract.md).",
+    ),
 )
 
 
