@@ -153,8 +153,11 @@ def parse_sources(
 
     def problem(key: str, rule: str, line: int | None = None, value: Any = None) -> None:
         shown = None if value is None else shorten(str(value))
-        out.append(Problem(yaml_label, line if line is not None else lines.get(key), f"sources.{key}" if key else "sources",
-                           shown, rule))
+        if line is None:  # the key's own line, else the line of the file entry it belongs to
+            line = lines.get(key)
+            if line is None:
+                line = next((lines[n] for n in lines if n and key.startswith(n + ".")), None)
+        out.append(Problem(yaml_label, line, f"sources.{key}" if key else "sources", shown, rule))
 
     if value is None:
         return {}
