@@ -105,6 +105,7 @@ class CheckedDataset:
     facts: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, FileSource] = field(default_factory=dict)
+    causes: int = 0  # how many of the problems (listed first) are of whole files or headers
 
 
 _OTHER_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'"}
@@ -765,6 +766,7 @@ def check_dataset(data_dir: str | Path, name: str, max_bytes: int | None = None)
             p = locate(p, fs, reads.get(file_name))
         located.append(p)
     result.problems = located
+    result.causes = len(structural)
     return result
 
 
@@ -784,12 +786,17 @@ def validate_data_dir(data_dir: str | Path | None = None, max_bytes: int | None 
     """Every problem of every file of ``data_dir`` (default: the project's ``data/``), never only the first:
     both datasets, and the ``dataset.yaml`` of any other folder (the render reads those too)."""
     folder = Path(default_data_dir() if data_dir is None else data_dir)
-    problems = [p for d in DATASETS for p in validate_dataset(folder, d.name, max_bytes)]
+    causes: list[Problem] = []
+    rest: list[Problem] = []
+    for d in DATASETS:
+        checked = check_dataset(folder, d.name, max_bytes)
+        causes += checked.problems[: checked.causes]
+        rest += checked.problems[checked.causes :]
     known = {d.name for d in DATASETS}
     for path in sorted(folder.glob("*/dataset.yaml")):
         if path.parent.name not in known:
-            problems += check_other_dataset_yaml(path, f"{folder.resolve().name}/{path.parent.name}/dataset.yaml")
-    return problems
+            causes += check_other_dataset_yaml(path, f"{folder.resolve().name}/{path.parent.name}/dataset.yaml")
+    return causes + rest
 
 
 def validate_project_data(project_dir: str | Path) -> None:
