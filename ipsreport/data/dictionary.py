@@ -656,6 +656,11 @@ def render_data_readme() -> str:
         "   update `description:` and `generated_by:`.",
         "3. Run `ipsreport validate` and fix every problem it lists, then `ipsreport render`.",
         "",
+        "If the data are in SPSS (`.sav`), Stata (`.dta`) or Excel (`.xlsx`) files, step 1 can be replaced by a",
+        "`sources:` entry in `dataset.yaml` that names each file and maps its variables, codes and IDs to the",
+        "columns below (see `docs/data-contract.md`, \"Source files\"; `examples/` holds worked examples);",
+        "`ipsreport import` writes the CSV files from them if you want them.",
+        "",
     ]
     for d in DATASETS:
         out += [f"## `data/{d.name}/`: {d.title}", "", d.description, ""]

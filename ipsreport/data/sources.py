@@ -498,4 +498,6 @@ def locate(p: Problem, fs: FileSource, read: SourceRead | None) -> Problem:
     source_value = None
     if read is not None and p.line is not None and p.column is not None:
         source_value = read.source_text.get((p.line, p.column))
-    return replace(p, file=fs.label, sheet=fs.sheet, variable=variable, source_value=source_value, row_word=fs.row_word)
+    rule = p.rule.replace(" line ", f" {fs.row_word} ")  # "repeats the key of line 3" points into the same file
+    return replace(p, file=fs.label, sheet=fs.sheet, variable=variable, source_value=source_value,
+                   row_word=fs.row_word, rule=rule)
