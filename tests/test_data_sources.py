@@ -286,3 +286,34 @@ def test_import_writes_nothing_when_a_source_is_broken(tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "employment.sav, variable working" in result.output
     assert not out.exists()
+
+
+def test_reading_a_source_is_visible_to_python_audit_hooks():
+    # The render's cache records the data files a chapter opens through an audit hook; pyreadstat opens
+    # files in C, so the loader must open them where the hook sees it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os\n"
+        "seen = set()\n"
+        "sys.addaudithook(lambda e, a: seen.add(os.path.basename(os.fsdecode(a[0]))) "
+        "if e == 'open' and a and isinstance(a[0], (str, bytes, os.PathLike)) else None)\n"
+        "from ipsreport.data.load import load_ips_pain, load_instep\n"
+        f"load_ips_pain({str(EXAMPLES / 'spss')!r}); load_instep({str(EXAMPLES / 'stata')!r})\n"
+        "print(sorted(n for n in seen if n.endswith(('.sav', '.dta'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    expected = sorted([f"{n}.sav" for n in FRAMES["ips-pain"]] + [f"{n}.dta" for n in FRAMES["instep"]])
+    assert out.strip() == repr(expected)
+
+
+def test_a_workbook_that_unpacks_beyond_the_cap_is_not_read(tmp_path):
+    data = _copy(tmp_path, "excel")
+    path = data / "instep" / "instep.xlsx"
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("padding").append(["x" * 30_000] * 40)  # compresses to almost nothing
+    book.save(path)
+    problems = validate_data_dir(data, max_bytes=100_000)
+    assert {(p.file, p.line) for p in problems} == {("data/instep/instep.xlsx", None)}
+    assert "unpacks to" in problems[0].rule

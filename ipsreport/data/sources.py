@@ -273,10 +273,14 @@ class _Table:
     labels: dict[str, dict[Any, str]] = field(default_factory=dict)
 
 
-def _read_stat(fs: FileSource, out: list[Problem]) -> _Table | None:
+def _read_stat(fs: FileSource, out: list[Problem], max_bytes: int) -> _Table | None:
     import pyreadstat
 
     reader = pyreadstat.read_sav if fs.kind == "SPSS" else pyreadstat.read_dta
+    # pyreadstat opens the file in C, out of sight of Python's audit hooks, through which the render learns
+    # which data files a chapter read (and so when to re-run it); opening it here makes the read visible.
+    with open(fs.path, "rb"):
+        pass
     try:
         frame, meta = reader(str(fs.path), apply_value_formats=False, user_missing=False)
     except Exception as err:  # pyreadstat raises its own error types and OSError; all mean "cannot read"
@@ -289,11 +293,23 @@ def _read_stat(fs: FileSource, out: list[Problem]) -> _Table | None:
     return _Table(header, rows, labels)
 
 
-def _read_xlsx(fs: FileSource, out: list[Problem]) -> _Table | None:
+_XLSX_EXPANSION = 10  # how much larger than the size cap a workbook may grow when unzipped
+
+
+def _read_xlsx(fs: FileSource, out: list[Problem], max_bytes: int) -> _Table | None:
     import zipfile
 
     import openpyxl
 
+    try:  # a workbook is a zip file: judge it by what it unpacks to, not by its compressed size
+        with zipfile.ZipFile(fs.path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        unpacked = 0  # reported as unreadable below
+    if unpacked > _XLSX_EXPANSION * max_bytes:
+        out.append(Problem(fs.label, None, None, None, f"unpacks to {unpacked / 1e6:,.1f} MB, more than "
+                           f"{_XLSX_EXPANSION} times the {max_bytes / 1e6:,.1f} MB validation reads of one file"))
+        return None
     try:
         book = openpyxl.load_workbook(fs.path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
@@ -324,7 +340,7 @@ def _read_xlsx(fs: FileSource, out: list[Problem]) -> _Table | None:
     return _Table(header, rows)
 
 
-def _read_csv(fs: FileSource, out: list[Problem]) -> _Table | None:
+def _read_csv(fs: FileSource, out: list[Problem], max_bytes: int) -> _Table | None:
     data = fs.path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -459,7 +475,7 @@ def read_source(fs: FileSource, f: DataFile, max_bytes: int, out: list[Problem])
         out.append(Problem(fs.label, None, None, None, file_too_large(size, max_bytes)))
         return SourceRead(None)
     reader = {"SPSS": _read_stat, "Stata": _read_stat, "Excel": _read_xlsx, "CSV": _read_csv}[fs.kind]
-    table = reader(fs, out)
+    table = reader(fs, out, max_bytes)
     if table is None:
         return SourceRead(None)
     read = SourceRead(None)
