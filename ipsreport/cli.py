@@ -126,6 +126,9 @@ def import_sources(
         console.print(Text(f"No dataset.yaml in {data_dir} names a source file; nothing to import."))
     for path in written:
         console.print(Text(f"wrote {path}"))
+    if written and out_dir is None:
+        console.print(Text("dataset.yaml still names the source files; remove its sources: entries to read the "
+                           "CSV files instead."))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,11 @@ Files are read as text first, so a problem can quote the cell exactly as written
 line 1, so data row *i*, counted from 0, is line *i* + 2). Each cell is then parsed to its dictionary type,
 the typed frame is checked by the pandera schema (``lazy=True``, failures translated back to lines), and
 rules spanning rows or files are checked in plain pandas.
+
+A contract file that ``dataset.yaml`` maps to a source file (SPSS, Stata, Excel; :mod:`ipsreport.data.sources`)
+is read from it into the same text columns, and its problems are then located in the source's terms. Problems
+are listed cause first (a missing file, column or variable before the cells), checks that need a missing
+column are not run, and files larger than :func:`max_file_bytes` are reported, not read.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def default_data_dir() -> Path:
     return data_dir()
 
 
-# -- problems ------------------------------------------------------------------------------------------
+# -- problems --------------------------------------------------------------------------------------------
 
 
 def _shown(value: Any) -> str | None:
