@@ -317,3 +317,33 @@ def test_a_workbook_that_unpacks_beyond_the_cap_is_not_read(tmp_path):
     problems = validate_data_dir(data, max_bytes=100_000)
     assert {(p.file, p.line) for p in problems} == {("data/instep/instep.xlsx", None)}
     assert "unpacks to" in problems[0].rule
+
+
+def test_problems_of_a_source_are_listed_in_row_order(tmp_path):
+    data = _copy(tmp_path, "spss")
+
+    def change(frame):
+        frame.loc[1, "age"] = 99.0  # row 2: a contract rule
+        frame.loc[4, "group"] = 7.0  # row 5: a code the mapping lacks
+        frame.loc[0, "sex"] = 5.0  # row 1: another
+        return frame
+
+    _rewrite_sav(data / "ips-pain" / "participants.sav", change)
+    problems = [p for p in validate_data_dir(data) if p.file.endswith("participants.sav")]
+    assert [(p.line, p.variable) for p in problems] == [(1, "sex"), (2, "age"), (5, "group")]
+
+
+def test_an_unmapped_label_in_an_excel_column_is_one_problem(tmp_path):
+    # "Unknown" in the sex column is neither a mapped label nor 0/1: reported once, as a mapping problem.
+    data = _copy(tmp_path, "excel")
+    path = data / "ips-pain" / "ips-pain.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["participants"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=3, column=header.index("sex") + 1, value="Unknown")
+    book.save(path)
+    problems = validate_data_dir(data)
+    assert [(p.sheet, p.line, p.variable, p.column, p.value) for p in problems] == [
+        ("participants", 3, "sex", "female", "Unknown")
+    ]
+    assert "is not in the codes of female" in problems[0].rule

@@ -445,7 +445,7 @@ def _convert_column(
                                    f"dataset.yaml ({known}){has_label}", sheet=fs.sheet, variable=spec.variable,
                                    row_word=fs.row_word))
                 read.bad.add((row, c.name))
-                texts.append("")
+                texts.append(plain)  # not empty: an unmapped value is not also a missing one
                 continue
             text = _plain_text(mapped)
         elif spec.format is not None:

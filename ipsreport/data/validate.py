@@ -255,7 +255,8 @@ def _parse_column(c: Column, raw: pd.Series, label: str, out: list[Problem], bad
             values.append(_parse_cell(c.kind, text))
         except ValueError as err:
             rule = str(err) if isinstance(err, _CellRule) else _PARSE_RULE[c.kind]
-            out.append(Problem(label, int(line), c.name, _shown(text), rule))
+            if (int(line), c.name) not in bad:  # a cell already reported (by the source reader) is not reported again
+                out.append(Problem(label, int(line), c.name, _shown(text), rule))
             bad.add((int(line), c.name))
             values.append(None)
     if c.kind == "date":
@@ -265,9 +266,12 @@ def _parse_column(c: Column, raw: pd.Series, label: str, out: list[Problem], bad
     return pd.Series(values, index=raw.index, name=c.name, dtype=c.dtype)
 
 
-def parse_file(f: DataFile, raw: pd.DataFrame, label: str, out: list[Problem]) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
-    """Typed frame of the raw text (unparseable cells become missing and are reported), and the bad cells."""
-    bad: set[tuple[int, str]] = set()
+def parse_file(
+    f: DataFile, raw: pd.DataFrame, label: str, out: list[Problem], reported: set[tuple[int, str]] | None = None
+) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+    """Typed frame of the raw text (unparseable cells become missing and are reported unless already in
+    ``reported``), and the bad cells (``reported`` included)."""
+    bad: set[tuple[int, str]] = set(reported or ())
     columns = {name: _parse_column(f.column(name), raw[name], label, out, bad) for name in raw.columns}
     typed = pd.DataFrame(columns, index=raw.index)
     return typed, bad
@@ -747,8 +751,7 @@ def check_dataset(data_dir: str | Path, name: str, max_bytes: int | None = None)
         cells += [p for p in found if not _is_structural(p)]
         if raw is None:
             continue
-        typed, bad = parse_file(f, raw, labels[f.name], cells)
-        bad |= bad_source
+        typed, bad = parse_file(f, raw, labels[f.name], cells, bad_source)
         cells.extend(_schema_problems(f, typed, raw, labels[f.name], bad))
         if f.name not in sources:
             cells.extend(_sort_problem(f, typed, raw, labels[f.name]))
@@ -763,6 +766,8 @@ def check_dataset(data_dir: str | Path, name: str, max_bytes: int | None = None)
     # a broken cell is not also reported as a missing arm.
     later = [] if structural or cells else _no_rows(result.frames, labels, ds) + _MINIMUM[ds.name](result.frames, labels)
     order = {labels[f.name]: i for i, f in enumerate(ds.files, start=1)} | {f"{prefix}/dataset.yaml": 0}
+    for file_name, fs in sources.items():  # problems found while reading a source carry its name already
+        order[fs.label] = min(order.get(fs.label, len(order)), order[labels[file_name]])
     by_place = lambda p: (order.get(p.file, len(order)), p.line or 0)  # noqa: E731 - a sort key
     problems = sorted(structural, key=by_place) + sorted(cells, key=by_place) + later
     located = []
