@@ -96,10 +96,17 @@ def synthesize(
 ) -> None:
     """Regenerate the reconstructed (synthetic) data from the published targets in data/published/, and the
     example source files (SPSS, Stata, Excel) that show the sources: mapping of dataset.yaml."""
+    from ipsreport.data.validate import DataValidationError, format_problems
     from ipsreport.synth import synthesize_all
 
-    for path in synthesize_all(data_dir, examples_dir):
-        console.print(f"wrote {path}")
+    try:
+        written = synthesize_all(data_dir, examples_dir)
+    except DataValidationError as err:  # the examples are written only from data that validate
+        _echo_data_text(format_problems(err.problems))
+        console.print(f"[bold red]{len(err.problems)} problem(s) found; the example source files were not written.[/]")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(Text(f"wrote {path}"))
 
 
 @app.command("import")

@@ -347,3 +347,27 @@ def test_an_unmapped_label_in_an_excel_column_is_one_problem(tmp_path):
         ("participants", 3, "sex", "female", "Unknown")
     ]
     assert "is not in the codes of female" in problems[0].rule
+
+
+def test_a_csv_source_with_its_own_names_and_codes(tmp_path):
+    data = _copy(tmp_path, "spss")
+    jobs = pd.read_csv(DATA / "ips-pain" / "jobs.csv", dtype=str)
+    export = pd.DataFrame({
+        "Study ID": jobs["participant_id"].str.removeprefix("NO-").astype(int),
+        "Job": jobs["job_number"],
+        "Sector": jobs["job_sector"],
+    })
+    export.to_csv(data / "ips-pain" / "jobs_export.csv", index=False, lineterminator="\n")
+    meta = data / "ips-pain" / "dataset.yaml"
+    facts = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    facts["sources"]["jobs.csv"] = {"file": "jobs_export.csv", "columns": {
+        "participant_id": {"source": "Study ID", "format": "NO-{:03d}"}, "job_number": "Job", "job_sector": "Sector"}}
+    meta.write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
+    assert validate_data_dir(data) == []
+    pd.testing.assert_frame_equal(load_ips_pain(data).jobs, load_ips_pain(DATA).jobs)
+    with open(data / "ips-pain" / "jobs_export.csv", "a", encoding="utf-8") as f:
+        f.write("x7,1,retail\n")
+    (problem,) = validate_data_dir(data)
+    assert (problem.file, problem.line, problem.variable, problem.value) == (
+        "data/ips-pain/jobs_export.csv", len(jobs) + 2, "Study ID", "x7")
+    assert str(problem).startswith(f"data/ips-pain/jobs_export.csv, line {len(jobs) + 2}, variable Study ID (column participant_id)")
