@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | synthesize``."""
+"""Command-line entry point: ``ipsreport render | validate | import | synthesize``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Render and check the IPS trial report.")
 console = Console(stderr=True)
@@ -55,30 +56,86 @@ def render(
     print_summary(summary, console)
 
 
+MaxFileMb = Annotated[
+    float | None,
+    typer.Option("--max-file-mb", help="Read at most this many MB of one data file (default 20, or "
+                 "IPSREPORT_MAX_DATA_MB).", min=0.001),
+]
+
+
+def _echo_data_text(text: str) -> None:
+    """Write text that quotes data (validation problems) as plain text: never through rich's markup, emoji or
+    highlighting, which would turn ``[red]`` or ``:x:`` in a value into formatting. Control characters in
+    the values were already escaped by :mod:`ipsreport.data.problems`."""
+    typer.echo(text, err=True)
+
+
 @app.command()
 def validate(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+    max_file_mb: MaxFileMb = None,
 ) -> None:
     """Check every data file against the data dictionary; report all problems at once (exit code 2)."""
-    from ipsreport.data.validate import format_problems, validate_data_dir
+    from ipsreport.data.validate import format_problems, max_file_bytes, validate_data_dir
 
-    problems = validate_data_dir(data_dir)
+    problems = validate_data_dir(data_dir, max_file_bytes(max_file_mb))
     if problems:
-        console.print(format_problems(problems), highlight=False, markup=False, soft_wrap=True)
+        _echo_data_text(format_problems(problems))
         console.print(f"[bold red]{len(problems)} problem(s) found.[/]")
         raise typer.Exit(2)
-    console.print(f"[green]All data files in {data_dir} are valid.[/]")
+    console.print(Text(f"All data files in {data_dir} are valid.", style="green"))
 
 
 @app.command()
 def synthesize(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+    examples_dir: Annotated[
+        Path | None,
+        typer.Option("--examples-dir", help="Where the example source files go (default: examples/ next to data/)."),
+    ] = None,
 ) -> None:
-    """Regenerate the reconstructed (synthetic) data from the published targets in data/published/."""
+    """Regenerate the reconstructed (synthetic) data from the published targets in data/published/, and the
+    example source files (SPSS, Stata, Excel) that show the sources: mapping of dataset.yaml."""
+    from ipsreport.data.validate import DataValidationError, format_problems
     from ipsreport.synth import synthesize_all
 
-    for path in synthesize_all(data_dir):
-        console.print(f"wrote {path}")
+    try:
+        written = synthesize_all(data_dir, examples_dir)
+    except DataValidationError as err:  # the examples are written only from data that validate
+        _echo_data_text(format_problems(err.problems))
+        console.print(f"[bold red]{len(err.problems)} problem(s) found; the example source files were not written.[/]")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(Text(f"wrote {path}"))
+
+
+@app.command("import")
+def import_sources(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder whose dataset.yaml files name sources.")] = Path("data"),
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the contract CSV files under this folder (default: --data-dir).")
+    ] = None,
+    max_file_mb: MaxFileMb = None,
+) -> None:
+    """Write the contract CSV files from the source files (SPSS, Stata, Excel) that dataset.yaml names.
+
+    Nothing is written unless every dataset validates; then every problem is listed (exit code 2)."""
+    from ipsreport.data.import_sources import write_contract_csvs
+    from ipsreport.data.validate import DataValidationError, format_problems, max_file_bytes
+
+    try:
+        written = write_contract_csvs(data_dir, out_dir, max_file_bytes(max_file_mb))
+    except DataValidationError as err:
+        _echo_data_text(format_problems(err.problems))
+        console.print(f"[bold red]{len(err.problems)} problem(s) found; nothing was written.[/]")
+        raise typer.Exit(2) from None
+    if not written:
+        console.print(Text(f"No dataset.yaml in {data_dir} names a source file; nothing to import."))
+    for path in written:
+        console.print(Text(f"wrote {path}"))
+    if written and out_dir is None:
+        console.print(Text("dataset.yaml still names the source files; remove its sources: entries to read the "
+                           "CSV files instead."))
 
 
 if __name__ == "__main__":  # pragma: no cover
