@@ -134,7 +134,7 @@ def load(root: Path, chapter: Chapter, key: str) -> ChapterOutput | None:
             return None
         markdown = (entry / "chapter.md").read_text(encoding="utf-8")
         results = json.loads((entry / "results.json").read_text(encoding="utf-8"))
-        figures = {p.name: p.read_bytes() for p in sorted((entry / "figures").glob("*.png"))}
+        figures = {p.name: p.read_bytes() for p in sorted((entry / "figures").glob("*")) if p.suffix in {".png", ".svg"}}
     except (OSError, ValueError):
         return None
     return ChapterOutput(markdown, figures, results, reads)
