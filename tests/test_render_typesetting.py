@@ -130,7 +130,7 @@ def test_docx_captions_use_word_caption_style_with_seq_fields(rendered):
     assert "Table 2.1: Employment by arm" in texts  # the number as text, its last part a field
     assert any(re.match(r"Figure 2\.1: ", t) for t in texts)
     fields = [f.get(f"{W}instr") for p in captions for f in p.iter(f"{W}fldSimple")]
-    assert any("SEQ Table" in f for f in fields) and any("SEQ Figure" in f for f in fields)
+    assert " SEQ Table2 \\* ARABIC " in fields and " SEQ Figure2 \\* ARABIC " in fields
     table_captions = [p for p in captions if p.getnext() is not None and p.getnext().tag == f"{W}tbl"]
     assert table_captions and all(p.find(f"{W}pPr/{W}keepNext") is not None for p in table_captions)
 

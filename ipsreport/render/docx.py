@@ -10,7 +10,7 @@ What the pass does, and why pandoc alone does not:
   plus the cell margins. A table whose tokens do not fit the text width at 9 pt is set at 8 pt; one that still
   does not fit gets a landscape page of its own. Header rows repeat on every page.
 - **Captions** in Word's "Caption" style, kept with their table; the number's last part is a Word ``SEQ`` field
-  that restarts at every level-1 heading (see docs/engine.md for what Word can renumber).
+  with one sequence per chapter (see docs/engine.md for what Word can renumber).
 - **Figures**: alt text from ``fig-alt`` or the caption (set when the chapter ran); never wider than the text.
 - **Metadata**: ``dc:creator`` lists the book's authors; the title block shows each author's affiliation.
 """
@@ -130,10 +130,17 @@ def table_layouts(table: list[Any], text_width_pt: float, landscape_width_pt: fl
     if sum(want) <= avail:
         widths = want
     else:
+        # Short entries (numbers, estimates with intervals) get their whole width first, so that they stay on one
+        # line; what is left is shared by the long text columns, which wrap between words.
         spare = max(avail - sum(need), 0.0)
-        extra = [w - n for w, n in zip(want, need)]
-        total = sum(extra) or 1.0
-        widths = [n + spare * e / total for n, e in zip(need, extra)]
+        widths = list(need)
+        order = sorted(range(ncols), key=lambda c: want[c] - need[c])
+        for i, c in enumerate(order):
+            rest = order[i:]
+            share = spare / len(rest)
+            give = min(want[c] - need[c], share)
+            widths[c] += give
+            spare -= give
     return TableLayout(tuple(widths), size, landscape, tuple(need))
 
 
@@ -142,9 +149,11 @@ def table_layouts(table: list[Any], text_width_pt: float, landscape_width_pt: fl
 _NUMBER = re.compile(r"^(?:([0-9]+|[A-Z]+)\.)?([0-9]+):?$")
 
 
-def _seq_field(kind: str, number: str) -> dict[str, Any]:
-    # SEQ ... \s 1: the sequence restarts after every Heading 1, i.e. per chapter, as the book numbers its floats.
-    xml = (f'<w:fldSimple w:instr=" SEQ {kind} \\* ARABIC \\s 1 "><w:r><w:t>{number}</w:t></w:r></w:fldSimple>')
+def _seq_field(kind: str, chapter: str | None, number: str) -> dict[str, Any]:
+    # One sequence per chapter and kind ("Table2", "FigureA"): the book numbers floats within chapters, and a
+    # per-chapter sequence counts the same way in Word and in LibreOffice (which ignores SEQ's \s restart switch).
+    xml = (f'<w:fldSimple w:instr=" SEQ {kind}{chapter or ""} \\* ARABIC "><w:r><w:t>{number}</w:t></w:r>'
+           "</w:fldSimple>")
     return {"t": "RawInline", "c": ["openxml", xml]}
 
 
@@ -166,7 +175,7 @@ def word_captions(ast: dict[str, Any]) -> dict[str, Any]:
                     chapter, n = m.group(1), m.group(2)
                     colon = [{"t": "Str", "c": ":"}] if inl[2]["c"].endswith(":") else []
                     prefix = [{"t": "Str", "c": f"{chapter}."}] if chapter else []
-                    inl = inl[:2] + prefix + [_seq_field(kind, n)] + colon + inl[3:]
+                    inl = inl[:2] + prefix + [_seq_field(kind, chapter, n)] + colon + inl[3:]
                     b = {"t": b["t"], "c": inl}
             new_blocks.append(b)
         return {"t": "Div", "c": [[ident, classes, kv], new_blocks]}
