@@ -352,3 +352,15 @@ def test_legends_sit_outside_the_plotting_area():
                 if ax.axison:
                     assert not box.overlaps(ax.get_window_extent()), name
         assert all(ax.get_legend() is None for ax in fig.axes), name
+
+
+def test_pdf_typst_source_sets_every_figure_within_the_text_width(tmp_path):
+    book = read_book(FIXTURE)
+    (tmp_path / "figures").mkdir()
+    fig = figures.fig_employment_rates(_employment(), width=9.0)  # wider than any page's text
+    fig.savefig(tmp_path / "figures" / "wide.svg")
+    md = "![Employment by arm](figures/wide.svg){width=9.00in}\n\n![Narrow](figures/wide.svg){width=3.00in}\n"
+    write_pdf(book, _chapter(md), None, None, tmp_path, tmp_path / "fig.pdf")
+    source = (tmp_path / "book.typ").read_text(encoding="utf-8")
+    widths = re.findall(r'image\("figures/wide\.svg"[^)]*width: ([^,)]+)', source)
+    assert widths == ["100.0%", "3in"]
