@@ -15,6 +15,7 @@ Cell contents are converted by pandoc itself (one call for every cell of the boo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import pandoc
@@ -22,6 +23,7 @@ from . import pandoc
 __all__ = ["typst_tables"]
 
 _SPLIT = "// ipsr-cell-split"
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # written as <label> in Typst markup
 _ALIGN = {"AlignLeft": "left", "AlignRight": "right", "AlignCenter": "center"}
 
 
@@ -66,7 +68,7 @@ class _TableWriter:
         self.fragments.append(_cell_blocks(blocks))
         return len(self.fragments) - 1
 
-    def plan(self, table: list[Any], caption: list[Any] | None) -> dict[str, Any]:
+    def plan(self, table: list[Any], caption: list[Any] | None, notes: list[Any] | None = None) -> dict[str, Any]:
         head_rows, bodies = _rows_of(table)
         colspecs = table[2]
 
@@ -81,6 +83,7 @@ class _TableWriter:
             "ncols": len(colspecs),
             "aligns": [_align(spec[0]) for spec in colspecs],
             "caption": self.add([{"t": "Plain", "c": caption}]) if caption else None,
+            "notes": self.add(notes) if notes else None,
             "head": row_plan(head_rows),
             "bodies": [(row_plan(groups), row_plan(rows)) for groups, rows in bodies],
         }
@@ -120,7 +123,10 @@ class _TableWriter:
                 else:
                     lines.append("  " + ", ".join(self._cell(c, text) for c in row) + ",")
         lines.append("  table.hline(stroke: 0.8pt),")
-        lines.append(")]")
+        lines.append(")")
+        if plan["notes"] is not None:  # the table's notes travel with it (they would stay behind were it to float)
+            lines += ["", text[plan["notes"]]]
+        lines.append("]")
         return "\n".join(lines)
 
 
@@ -139,8 +145,13 @@ def typst_tables(ast: dict[str, Any]) -> dict[str, Any]:
     writer = _TableWriter()
     plans: list[dict[str, Any]] = []
 
-    def marker(table: dict[str, Any], caption: list[Any] | None) -> dict[str, Any]:
-        plans.append(writer.plan(table["c"], caption))
+    labels: dict[int, str] = {}
+
+    def marker(table: dict[str, Any], caption: list[Any] | None, ident: str = "",
+               notes: list[Any] | None = None) -> dict[str, Any]:
+        plans.append(writer.plan(table["c"], caption, notes))
+        if ident:
+            labels[len(plans) - 1] = ident
         return {"t": "RawBlock", "c": ["typst", f"// ipsr-table {len(plans) - 1}"]}
 
     def visit(node: dict[str, Any]) -> Any:
@@ -150,7 +161,14 @@ def typst_tables(ast: dict[str, Any]) -> dict[str, Any]:
             tables = [i for i, b in enumerate(blocks) if b.get("t") == "Table"]
             if len(tables) == 1 and len(captions) <= 1:
                 caption = _caption_inlines(captions[0]) if captions else None
+                ident = node["c"][0][0]
                 rest = [b for b in blocks if not (b.get("t") == "Div" and pandoc.has_class(b, "ipsr-caption-text"))]
+                if _LABEL.fullmatch(ident):
+                    # The float's blocks stand at the top level, the label on the table: inside pandoc's #block for
+                    # the div, a table could not float to the next page with the text after it filling this one.
+                    # The blocks after the table (source notes, footnotes) go inside it.
+                    at = next(i for i, b in enumerate(rest) if b.get("t") == "Table")
+                    return rest[:at] + [marker(rest[at], caption, ident, rest[at + 1:])]
                 rest = [marker(b, caption) if b.get("t") == "Table" else b for b in rest]
                 return {"t": "Div", "c": [node["c"][0], rest]}
             return None
@@ -164,7 +182,8 @@ def typst_tables(ast: dict[str, Any]) -> dict[str, Any]:
     if not plans:
         return ast
     text = _convert(writer.fragments, ast)
-    sources = [writer.write(plan, f"ipsr-table-{i}", text) for i, plan in enumerate(plans)]
+    sources = [writer.write(plan, f"ipsr-table-{i}", text) + (f" <{labels[i]}>" if i in labels else "")
+               for i, plan in enumerate(plans)]
 
     def fill(node: dict[str, Any]) -> Any:
         if node["t"] == "RawBlock" and node["c"][0] == "typst" and node["c"][1].startswith("// ipsr-table "):
