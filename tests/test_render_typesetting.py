@@ -364,3 +364,20 @@ def test_pdf_typst_source_sets_every_figure_within_the_text_width(tmp_path):
     source = (tmp_path / "book.typ").read_text(encoding="utf-8")
     widths = re.findall(r'image\("figures/wide\.svg"[^)]*width: ([^,)]+)', source)
     assert widths == ["100.0%", "3in"]
+
+
+def test_docx_figures_are_pngs_at_the_configured_resolution(rendered):
+    import struct
+
+    book = read_book(rendered)
+    kind, dpi = book.figure_format("docx")
+    assert kind == "png"
+    root = _docx_xml(rendered)
+    with zipfile.ZipFile(rendered / "_book" / "book.docx") as z:
+        media = [n for n in z.namelist() if n.startswith("word/media/")]
+        assert media and all(n.endswith(".png") for n in media)
+        widths_px = sorted(struct.unpack(">I", z.read(n)[16:20])[0] for n in media)
+    widths_in = sorted(int(e.get("cx")) / 914400 for e in root.findall(f".//{WP}extent"))
+    # One PNG serves every PNG format: at the highest resolution any asks for (here the HTML's retina, 2 × 80).
+    assert kernel_figure_formats(book) == (["png"], 160) and dpi == 80
+    assert [round(px / w) for px, w in zip(widths_px, widths_in)] == [160] * len(media)
