@@ -379,5 +379,5 @@ def test_docx_figures_are_pngs_at_the_configured_resolution(rendered):
         widths_px = sorted(struct.unpack(">I", z.read(n)[16:20])[0] for n in media)
     widths_in = sorted(int(e.get("cx")) / 914400 for e in root.findall(f".//{WP}extent"))
     # One PNG serves every PNG format: at the highest resolution any asks for (here the HTML's retina, 2 × 80).
-    assert kernel_figure_formats(book) == (["png"], 160) and dpi == 80
+    assert kernel_figure_formats(book) == (["png", "svg"], 160) and dpi == 80
     assert [round(px / w) for px, w in zip(widths_px, widths_in)] == [160] * len(media)
