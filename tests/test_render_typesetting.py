@@ -381,3 +381,30 @@ def test_docx_figures_are_pngs_at_the_configured_resolution(rendered):
     # One PNG serves every PNG format: at the highest resolution any asks for (here the HTML's retina, 2 × 80).
     assert kernel_figure_formats(book) == (["png", "svg"], 160) and dpi == 80
     assert [round(px / w) for px, w in zip(widths_px, widths_in)] == [160] * len(media)
+
+
+def test_docx_table_too_wide_for_a_portrait_page_gets_a_landscape_page(tmp_path):
+    from ipsreport.render.docx import write_docx
+
+    book = read_book(FIXTURE)
+    head = "".join(f"<th>Column {i}</th>" for i in range(9))
+    row = "".join("<td>1234567.891 (1234.5 to 9876.5)</td>" for _ in range(9))
+    md = ("Before.\n\n::::: {#tbl-wide .ipsr-float .ipsr-tbl}\n::: {.ipsr-caption-text .ipsr-tbl-caption}\n"
+          f"Table 1.1: A wide table.\n:::\n\n```{{=html}}\n<table><thead><tr>{head}</tr></thead><tbody><tr>{row}</tr>"
+          "</tbody></table>\n```\n:::::\n\nAfter.\n")
+    (tmp_path / "figures").mkdir()
+    target = write_docx(book, _chapter(md), None, None, tmp_path, tmp_path / "wide.docx")
+    with zipfile.ZipFile(target) as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    body = root.find(f"{W}body")
+    children = list(body)
+    table = body.find(f"{W}tbl")
+    at = children.index(table)
+    sizes = [(s.get(f"{W}w"), s.get(f"{W}h"), s.get(f"{W}orient")) for s in root.iter(f"{W}pgSz")]
+    assert sizes == [("11906", "16838", None), ("16838", "11906", "landscape"), ("11906", "16838", None)]
+    # The portrait section ends just before the caption, the landscape one just after the table.
+    assert children[at - 2].find(f"{W}pPr/{W}sectPr") is not None
+    assert children[at - 1].find(f"{W}pPr/{W}pStyle").get(f"{W}val") == "Caption"
+    assert children[at + 1].find(f"{W}pPr/{W}sectPr/{W}pgSz").get(f"{W}orient") == "landscape"
+    grid = sum(int(g.get(f"{W}w")) for g in table.iter(f"{W}gridCol")) / 20
+    assert grid <= (16838 - 2 * 1440) / 20 + 0.1
