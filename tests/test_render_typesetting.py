@@ -16,7 +16,7 @@ from PIL import ImageFont
 
 from ipsreport import figures
 from ipsreport.render import RenderError, cache, engine, pandoc
-from ipsreport.render.docx import CELL_MARGIN_PT, PAPER_TWIPS, table_layouts
+from ipsreport.render.docx import CELL_MARGIN_PT, PAPER_TWIPS, table_layout
 from ipsreport.render.engine import render_book
 from ipsreport.render.execute import kernel_figure_formats
 from ipsreport.render.pdf import fit_images, render_timestamp, text_width_in, write_pdf
@@ -101,14 +101,14 @@ def test_table_layout_widens_columns_to_the_widest_token_and_shrinks_the_font_be
         body = [["", [], []], 0, [], [[["", [], []], [cell(t) for t in r]] for r in rows]]
         return [["", [], []], [None, []], specs, [["", [], []], []], [body], [["", [], []], []]]
 
-    narrow = table_layouts(table([["Outcome", "0.298 (0.120 to 0.476)", "<0.001"]], 3), 450, 700)
+    narrow = table_layout(table([["Outcome", "0.298 (0.120 to 0.476)", "<0.001"]], 3), 450, 700)
     assert narrow.font_pt == 9 and not narrow.landscape
     assert narrow.widths_pt[1] >= _width_pt("0.298 (0.120 to 0.476)", 9)  # room for the whole entry
     wide_row = ["12345678.912"] * 6
-    smaller = table_layouts(table([wide_row], 6), 450, 700)
+    smaller = table_layout(table([wide_row], 6), 450, 700)
     assert smaller.font_pt == 8 and not smaller.landscape
     assert all(w >= _width_pt("12345678.912", 8) + 2 * CELL_MARGIN_PT for w in smaller.widths_pt)
-    landscape = table_layouts(table([["123456789.123456"] * 11], 11), 450, 700)
+    landscape = table_layout(table([["123456789.123456"] * 11], 11), 450, 700)
     assert landscape.landscape and sum(landscape.min_widths_pt) > 450
 
 

@@ -33,7 +33,7 @@ from .pdf import fit_images
 from .project import Book
 from .tables import native_tables
 
-__all__ = ["write_docx", "PAPER_TWIPS", "TableLayout", "table_layouts", "token_width_pt", "CELL_MARGIN_PT"]
+__all__ = ["write_docx", "PAPER_TWIPS", "TableLayout", "table_layout", "token_width_pt", "CELL_MARGIN_PT"]
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W}}}"
@@ -99,7 +99,7 @@ def _cells(table: list[Any]) -> list[tuple[int, int, str]]:
     return out
 
 
-def table_layouts(table: list[Any], text_width_pt: float, landscape_width_pt: float) -> TableLayout:
+def table_layout(table: list[Any], text_width_pt: float, landscape_width_pt: float) -> TableLayout:
     """Column widths for one pandoc table (the ``c`` of a Table node)."""
     ncols = len(table[2])
     cells = _cells(table)
@@ -212,20 +212,17 @@ def _default_reference(papersize: str, work: Path) -> Path:
     return target
 
 
-def _page_geometry(reference: Path) -> tuple[float, float, float]:
-    """Text width (portrait), text width on a landscape page, in points; and the page width, from the reference."""
+def _page_geometry(reference: Path) -> float:
+    """The text width in points of the reference document's page."""
     with zipfile.ZipFile(reference) as z:
         root = etree.fromstring(z.read("word/document.xml"))
     sect = root.find(".//w:body/w:sectPr", NS)
     size = sect.find("w:pgSz", NS) if sect is not None else None
     mar = sect.find("w:pgMar", NS) if sect is not None else None
     w = int(size.get(_W + "w")) if size is not None else PAPER_TWIPS["us-letter"][0]
-    h = int(size.get(_W + "h")) if size is not None else PAPER_TWIPS["us-letter"][1]
     left = int(mar.get(_W + "left")) if mar is not None else MARGIN_TWIPS
     right = int(mar.get(_W + "right")) if mar is not None else MARGIN_TWIPS
-    top = int(mar.get(_W + "top")) if mar is not None else MARGIN_TWIPS
-    bottom = int(mar.get(_W + "bottom")) if mar is not None else MARGIN_TWIPS
-    return (w - left - right) / 20, (h - top - bottom) / 20, w / 20
+    return (w - left - right) / 20
 
 
 # --- the pass over document.xml -------------------------------------------------------------------------------
@@ -302,7 +299,7 @@ def _keep_next(p: etree._Element) -> None:
         pPr.insert(list(pPr).index(style) + 1 if style is not None else 0, _el("keepNext"))
 
 
-def _section_break(sect_template: etree._Element | None, landscape: bool, page: tuple[int, int]) -> etree._Element:
+def _section_break(landscape: bool, page: tuple[int, int]) -> etree._Element:
     """An empty paragraph ending a section (portrait or landscape)."""
     w, h = page
     sect = _el("sectPr")
@@ -351,8 +348,8 @@ def _document_pass(data: bytes, layouts: list[TableLayout], page: tuple[int, int
             before = tbl.getprevious()
             if before is not None and before.tag == _W + "p" and _style_of(before) == "Caption":
                 start = before
-            start.addprevious(_section_break(None, False, page))
-            tbl.addnext(_section_break(None, True, page))
+            start.addprevious(_section_break(False, page))
+            tbl.addnext(_section_break(True, page))
     # The picture inside each drawing carries the same description as the drawing (pandoc puts the file name there).
     pic_ns = "http://schemas.openxmlformats.org/drawingml/2006/picture"
     wp_ns = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
@@ -404,7 +401,7 @@ def write_docx(book: Book, ast: dict[str, Any], notice: str | None, abstract: st
         doc["blocks"].insert(0, {"t": "Div", "c": [pandoc.attr("", ["ipsr-notice"], {"custom-style": "Notice"}), [para]]})
     ref_opt = book.format_options("docx").get("reference-doc")
     reference = (book.root / str(ref_opt)) if ref_opt else _default_reference(book.papersize, work)
-    text_w, _text_h, _page_w = _page_geometry(reference)
+    text_w = _page_geometry(reference)
     page = PAPER_TWIPS.get(book.papersize, PAPER_TWIPS["a4"])
     landscape_w = page[1] / 20 - 2 * MARGIN_TWIPS / 20
     doc = word_captions(native_tables(doc))
@@ -413,7 +410,7 @@ def write_docx(book: Book, ast: dict[str, Any], notice: str | None, abstract: st
 
     def plan(node: dict[str, Any]) -> None:
         if node["t"] == "Table":
-            layouts.append(table_layouts(node["c"], text_w, landscape_w))
+            layouts.append(table_layout(node["c"], text_w, landscape_w))
 
     # Document order, as the tables appear in document.xml (walk is bottom-up; tables do not nest here).
     pandoc.walk(doc, plan)
