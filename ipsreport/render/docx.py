@@ -204,7 +204,8 @@ def _default_reference(papersize: str, work: Path) -> Path:
             data = zin.read(item.filename)
             if item.filename == "word/document.xml":
                 text = data.decode("utf-8")
-                text, n = re.subn(r"<w:sectPr>", "<w:sectPr>" + page, text, count=1)
+                # At the end of the section properties: after w:footnotePr, as CT_SectPr orders them.
+                text, n = re.subn(r"</w:sectPr>", page + "</w:sectPr>", text, count=1)
                 if n != 1:
                     raise RenderError("internal: pandoc's reference.docx has no section properties")
                 data = text.encode("utf-8")
@@ -246,14 +247,41 @@ def _child(parent: etree._Element, tag: str, first: bool = False) -> etree._Elem
     return found
 
 
+# The order CT_RPr's children must keep (ECMA-376 Part 1, 17.3.2.28); Word rejects runs that break it.
+_RPR_ORDER = ["rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike", "outline",
+              "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden", "color", "spacing", "w",
+              "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr", "shd", "fitText", "vertAlign",
+              "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", "oMath"]
+
+
+# CT_TblPr's order (17.4.60).
+_TBLPR_ORDER = ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize", "tblW",
+                "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook",
+                "tblCaption", "tblDescription"]
+
+
+def _set_ordered(parent: etree._Element, tag: str, order: list[str], **attrs: str) -> None:
+    """Set ``w:<tag>`` in ``parent``, replacing any old one, at its place in the schema's child order."""
+    for old in parent.findall(f"w:{tag}", NS):
+        parent.remove(old)
+    rank = order.index(tag)
+    at = 0
+    for i, child in enumerate(parent):
+        name = etree.QName(child).localname
+        if name in order and order.index(name) < rank:
+            at = i + 1
+    parent.insert(at, _el(tag, **attrs))
+
+
+def _set_run_property(rPr: etree._Element, tag: str, **attrs: str) -> None:
+    _set_ordered(rPr, tag, _RPR_ORDER, **attrs)
+
+
 def _set_table(tbl: etree._Element, layout: TableLayout) -> None:
     twips = [round(w * 20) for w in layout.widths_pt]
     tblPr = _child(tbl, "tblPr", first=True)
-    for tag in ("tblW", "tblLayout"):
-        for old in tblPr.findall(f"w:{tag}", NS):
-            tblPr.remove(old)
-    tblPr.append(_el("tblW", w=str(sum(twips)), type="dxa"))
-    tblPr.append(_el("tblLayout", type="fixed"))
+    _set_ordered(tblPr, "tblW", _TBLPR_ORDER, w=str(sum(twips)), type="dxa")
+    _set_ordered(tblPr, "tblLayout", _TBLPR_ORDER, type="fixed")
     grid = tbl.find("w:tblGrid", NS)
     if grid is None:
         grid = _el("tblGrid")
@@ -273,18 +301,17 @@ def _set_table(tbl: etree._Element, layout: TableLayout) -> None:
                 tcPr.remove(old)
             tcPr.insert(0, _el("tcW", w=str(sum(twips[col:col + span])), type="dxa"))
             col += span
+        group_label = len(twips) > 1 and len(tr.findall("w:tc", NS)) == 1 and col == len(twips)
         for r in tr.iter(_W + "r"):
             rPr = _child(r, "rPr", first=True)
-            for tag in ("sz", "szCs"):
-                for old in rPr.findall(f"w:{tag}", NS):
-                    rPr.remove(old)
-                rPr.append(_el(tag, val=half_points))
+            if group_label:  # a row-group label, set off as in the PDF
+                _set_run_property(rPr, "i")
+            _set_run_property(rPr, "sz", val=half_points)
+            _set_run_property(rPr, "szCs", val=half_points)
         # Paragraph marks too, so empty cells are no taller than the text.
         for p in tr.iter(_W + "p"):
             pPr = _child(p, "pPr", first=True)
-            rPr = _child(pPr, "rPr")
-            if rPr.find("w:sz", NS) is None:
-                rPr.append(_el("sz", val=half_points))
+            _set_run_property(_child(pPr, "rPr"), "sz", val=half_points)
 
 
 def _style_of(p: etree._Element) -> str | None:
