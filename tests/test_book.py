@@ -60,11 +60,8 @@ def _page_text(book: Path, page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    project = _copy_project(tmp_path_factory.mktemp("book") / "project")
-    result = _render(project)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return project
+def rendered(rendered_report) -> Path:
+    return rendered_report  # rendered once per session (conftest.py), shared with the typesetting tests
 
 
 @pytest.fixture(scope="module")

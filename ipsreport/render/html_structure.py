@@ -68,7 +68,9 @@ def _structure_table(soup: BeautifulSoup, table: Tag, prefix: str) -> None:
         renamed.setdefault(str(cell["id"]), new)
         cell["id"] = new
     for cell in table.find_all(attrs={"headers": True}):
-        tokens = str(cell["headers"]).split() if isinstance(cell["headers"], str) else list(cell["headers"])
+        value = cell["headers"] if isinstance(cell["headers"], str) else " ".join(cell["headers"])
+        # great_tables may use a column label with spaces as an id: match the whole value first.
+        tokens = [value] if value in renamed else value.split()
         mapped = [renamed[t] for t in tokens if t in renamed]
         if mapped:
             cell["headers"] = " ".join(mapped)
