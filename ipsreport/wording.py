@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
+from ipsreport.format import fmt_ci, fmt_est_ci_text, fmt_int, fmt_num, fmt_p, fmt_pct
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
@@ -51,7 +51,7 @@ def employment_sentence(row, months: int) -> str:
         f"By {months} months, {int(row['ips_employed'])} of {int(row['ips_n'])} respondents in the IPS arm "
         f"({fmt_pct(row['ips_percent'])}%) and {int(row['tau_employed'])} of {int(row['tau_n'])} in the TAU arm "
         f"({fmt_pct(row['tau_percent'])}%) had worked in a competitive job; the rate was {direction} with IPS "
-        f"(odds ratio {fmt_est_ci(row['odds_ratio'], row['or_ci_low'], row['or_ci_high'])}, "
+        f"(odds ratio {fmt_est_ci_text(row['odds_ratio'], row['or_ci_low'], row['or_ci_high'])}, "
         f"{p_text(row['p_value'])}), a difference that was {significance(row['p_value'])}."
     )
 
@@ -88,10 +88,11 @@ def baseline_balance(baseline, alpha: float = ALPHA) -> str:
             "allocation such differences arise by chance.")
 
 
-def t_test_phrase(comparison) -> str:
-    """'the difference of 93.59 hours (95% CI …) was not statistically significant (Student's t-test, P = 0.428)'."""
-    return (f"the difference of {fmt_num(comparison.mean_diff)} (95% CI {fmt_num(comparison.ci_low)} to "
-            f"{fmt_num(comparison.ci_high)}) was {significance(comparison.p_value)} "
+def t_test_phrase(comparison, decimals: int = 2) -> str:
+    """'the difference of 93.6 (95% CI …) was not statistically significant (Student's t-test, P = 0.428)'."""
+    return (f"the difference of {fmt_num(comparison.mean_diff, decimals)} (95% CI "
+            f"{fmt_num(comparison.ci_low, decimals)} to {fmt_num(comparison.ci_high, decimals)}) was "
+            f"{significance(comparison.p_value)} "
             f"({comparison.test_label}, {p_text(comparison.p_value)})")
 
 
@@ -176,20 +177,21 @@ def planning_sentence(planning) -> str:
         return "No scenario implies a difference between the arms, so no sample size follows."
     big = valid.sort_values("n_total").iloc[-1]
     small = valid.sort_values("n_total").iloc[0]
-    return (f"The totals range from {int(small['n_total'])} participants ({small['scenario']}) to "
-            f"{int(big['n_total'])} ({big['scenario']}); at the pilot's primary-care yield the largest would mean "
-            f"approaching about {int(big['to_approach']):,} people.")
+    return (f"The totals range from {fmt_int(small['n_total'])} participants ({small['scenario']}) to "
+            f"{fmt_int(big['n_total'])} ({big['scenario']}); at the pilot's primary-care yield the largest would mean "
+            f"approaching about {fmt_int(big['to_approach'])} people.")
 
 
 def risk_difference_sentence(row, months: int) -> str:
     """The absolute difference with its Newcombe interval, and what the interval does or does not exclude."""
-    rd = fmt_est_ci(row["risk_difference"], row["rd_ci_low"], row["rd_ci_high"], decimals=1)
+    rd = (f"{fmt_num(row['risk_difference'], 1)} percentage points "
+          f"(95% CI {fmt_ci(row['rd_ci_low'], row['rd_ci_high'], 1)})")
     if row["rd_ci_low"] <= 0 <= row["rd_ci_high"]:
         reading = "the interval includes no difference as well as differences of practical importance"
     else:
         side = "more" if row["rd_ci_low"] > 0 else "less"
         reading = f"the interval excludes no difference: employment was {side} common with IPS"
-    return f"The absolute difference at {months} months was {rd} percentage points; {reading}."
+    return f"The absolute difference at {months} months was {rd}; {reading}."
 
 
 def mixed_model_caveat(data) -> str:
