@@ -262,6 +262,7 @@ def tbl_mixed(mixed: pd.DataFrame) -> GT:
     })
     gt = (
         GT(frame, rowname_col="term", groupname_col="outcome")
+        .tab_stubhead(label="Term")
         .cols_label(estimate="Estimate", se="SE", z="z", p="P")
         .cols_align("right", columns=["estimate", "se", "z", "p"])
         .tab_source_note("Linear mixed model per outcome fitted by maximum likelihood with a random intercept per "
@@ -283,7 +284,7 @@ def tbl_historical(comparison) -> GT:
         {"group": "Odds ratio (95% CI)", "value": fmt_est_ci(comparison.odds_ratio, comparison.or_ci_low,
                                                               comparison.or_ci_high)},
     ])
-    return tbl_simple(frame, {"group": "", "value": "Value"}, align_left=["group"],
+    return tbl_simple(frame, {"group": "Quantity", "value": "Value"}, align_left=["group"],
                       notes=["Pearson's chi-squared test without continuity correction; odds ratio with "
                              "Woolf's 95% CI. The two outcomes are not defined alike (see text)."])
 
@@ -375,6 +376,7 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
     frame = pd.DataFrame(rows)
     gt = (
         GT(frame, rowname_col="level", groupname_col="group")
+        .tab_stubhead(label="Characteristic")
         .cols_label(all=f"All (n = {n['all']})", ips=f"IPS (n = {n['ips']})", tau=f"TAU (n = {n['tau']})")
         .cols_align("right", columns=["all", "ips", "tau"])
         .tab_source_note("n (%) of all participants in the column; qualifications and health problems are not "
@@ -416,7 +418,7 @@ def tbl_retention(retention: pd.DataFrame, patterns: pd.DataFrame) -> GT:
         rows.append({"label": what,
                      **{g: _k_of_n_ci(p.loc[g, f"{col}_returned"], p.loc[g, "n"], p.loc[g, f"{col}_percent"],
                                       p.loc[g, f"{col}_ci_low"], p.loc[g, f"{col}_ci_high"]) for g in ("ips", "tau")}})
-    return tbl_simple(pd.DataFrame(rows), {"label": "", "ips": "IPS", "tau": "TAU"}, align_left=["label"],
+    return tbl_simple(pd.DataFrame(rows), {"label": "Questionnaires", "ips": "IPS", "tau": "TAU"}, align_left=["label"],
                       notes=["n/N, percent (95% Wilson CI)."])
 
 

@@ -257,8 +257,8 @@ def test_feasibility_text_and_tables_follow_the_pilot_data(rendered, perturbed):
     assert new["feasibility.retention.all_returned.ips.count"] == old["feasibility.retention.all_returned.ips.count"] - 1
     old_text, new_text = (_page_text(p / "_book", "05-feasibility.html") for p in (rendered, project))
     approached_old, approached_new = old["feasibility.approached.primary_care"], new["feasibility.approached.primary_care"]
-    assert f"In primary care {approached_old} people were approached" in old_text
-    assert f"In primary care {approached_new} people were approached" in new_text
+    assert f"In primary care {approached_old:,} people were approached" in old_text  # 1,028: thousands separated
+    assert f"In primary care {approached_new:,} people were approached" in new_text
     k = old["feasibility.retention.all_returned.ips.count"]
     assert f"{k}/22, " in old_text and f"{k - 1}/22, " in new_text
     assert new["feasibility.planning.0.to_approach"] < old["feasibility.planning.0.to_approach"]
