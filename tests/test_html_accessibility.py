@@ -195,3 +195,51 @@ def test_at_390_px_no_table_overflows_the_page_without_its_own_scroll_box(book, 
             continue
         assert table["box_right"] is not None, f"table {table['caption']!r} overflows without a scroll box"
         assert table["box_right"] <= viewport + 0.5 and table["box_left"] >= -0.5, table
+
+
+SEARCH_TYPED = """
+var input = document.getElementById('ipsr-search-input');
+input.value = 'Woolf logit';
+input.dispatchEvent(new Event('input'));
+report({status: document.getElementById('ipsr-search-status').textContent,
+        links: Array.prototype.map.call(document.querySelectorAll('#ipsr-search-results a'),
+                                        function (a) { return a.getAttribute('href'); })});
+"""
+
+FILTER_CHECKED = """
+function visible() {
+  var rows = [];
+  ['tbl-concordance-trial', 'tbl-concordance-pilot'].forEach(function (id) {
+    document.querySelectorAll('#' + id + ' tbody tr').forEach(function (row) {
+      if (!row.hidden && row.offsetParent !== null) { rows.push(row.textContent.toLowerCase()); }
+    });
+  });
+  return rows;
+}
+var before = visible();
+var box = document.getElementById('ipsr-only-not-exact');
+box.checked = true;
+box.dispatchEvent(new Event('change'));
+var after = visible();
+report({before: before.length, after: after.length,
+        exact_after: after.filter(function (t) { return / exact /.test(' ' + t.replace(/\\s+/g, ' ') + ' ')
+                                                  && !/not exact/.test(t); }).length});
+"""
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_search_finds_sections_on_other_pages(book):
+    found = run_in_page(book / "index.html", SEARCH_TYPED)
+    assert found["status"].endswith("found") and not found["status"].startswith("0")
+    assert found["links"] and all(link.split("#")[0].endswith(".html") for link in found["links"])
+    assert any(link.startswith("02-primary-outcome.html#") for link in found["links"])
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_concordance_filter_shows_only_rows_that_are_not_exact(book):
+    found = run_in_page(book / "appendix-reproducibility.html", FILTER_CHECKED)
+    assert found["before"] > 700  # every published number of both studies
+    assert 0 < found["after"] < found["before"]
+    assert found["exact_after"] == 0

@@ -21,9 +21,9 @@ __all__ = ["write_html", "search_entries"]
 
 # Ids the page template uses itself; a body element with one of them is renamed.
 _TEMPLATE_IDS = ("ipsr-main", "ipsr-search-input", "ipsr-search-status", "ipsr-search-results", "ipsr-search-index")
-# Each section's text in the search index is cut here: enough to find a section by its words and show a snippet,
-# small enough that every page can carry the whole index.
-_SECTION_TEXT_LIMIT = 1200
+# Each section's text in the search index is cut here, far beyond any section of this size of book; the cap only
+# keeps a runaway section from making every page carry a huge index.
+_SECTION_TEXT_LIMIT = 6000
 
 TEMPLATES = Path(__file__).parent / "templates"
 
