@@ -81,10 +81,14 @@ def _structure_table(soup: BeautifulSoup, table: Tag, prefix: str) -> None:
     caption_div = float_div.find("div", class_="ipsr-tbl-caption") if float_div is not None else None
     if caption_div is not None and table.find("caption") is None:
         caption = soup.new_tag("caption", attrs={"class": "ipsr-caption-text ipsr-tbl-caption"})
+        # The inner span keeps the caption to the width of the scroll box (a caption is as wide as its table)
+        # and in view while the table scrolls sideways.
+        inner = soup.new_tag("span", attrs={"class": "ipsr-caption-inner"})
         paragraphs = caption_div.find_all("p")
         source = paragraphs[0] if len(paragraphs) == 1 else caption_div
         for child in list(source.children):
-            caption.append(child.extract())
+            inner.append(child.extract())
+        caption.append(inner)
         table.insert(0, caption)
         caption_div.decompose()
 
