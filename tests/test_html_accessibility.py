@@ -243,3 +243,23 @@ def test_concordance_filter_shows_only_rows_that_are_not_exact(book):
     assert found["before"] > 700  # every published number of both studies
     assert 0 < found["after"] < found["before"]
     assert found["exact_after"] == 0
+
+
+def test_fig_alt_option_reaches_the_html_image():
+    import base64
+
+    from ipsreport.render import pandoc
+    from ipsreport.render.execute import _cell_markdown
+    from ipsreport.render.project import Chapter
+    from ipsreport.render.qmd import Cell
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 8 + (100).to_bytes(4, "big") + (50).to_bytes(4, "big"))
+    opts = {"label": "fig-a", "fig-cap": "Rates by arm.", "fig-alt": 'Two "rising" lines.'}
+    nb_cell = {"outputs": [{"output_type": "display_data", "data": {"image/png": png.decode()}}]}
+    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100)
+    body = pandoc.run(["-f", pandoc.READER, "-t", "html5"], md)
+    img = structure_page(body).find("img")
+    assert img["alt"] == 'Two "rising" lines.'
+    opts.pop("fig-alt")
+    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100)
+    assert structure_page(pandoc.run(["-f", pandoc.READER, "-t", "html5"], md)).find("img")["alt"] == "Rates by arm."

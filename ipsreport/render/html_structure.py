@@ -37,7 +37,8 @@ def figure_alt_text(explicit: str | None, caption: str | None) -> str:
 
 
 def _structure_figure(soup: BeautifulSoup, div: Tag) -> None:
-    caption_div = div.find("div", class_="ipsr-fig-caption")
+    # 'ipsr-fig-caption' once numbered by the cross-reference step; 'ipsr-caption' as the float was written.
+    caption_div = div.find("div", class_="ipsr-fig-caption") or div.find("div", class_="ipsr-caption")
     caption_text = _text(caption_div) if caption_div else ""
     div.name = "figure"
     if caption_div is not None:
