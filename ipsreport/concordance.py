@@ -231,21 +231,26 @@ def concordance_display(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def not_exact(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The rows of several studies' concordance tables that are not exact matches, worst status first (the order
-    of ``STATUSES`` from the end), with a ``study`` column; display columns as in :func:`concordance_display`."""
+def not_exact(tables: dict[str, pd.DataFrame], undetermined: bool = False) -> pd.DataFrame:
+    """The rows of several studies' concordance tables that are not exact matches, those that differ first, then
+    those the paper contradicts, then those within rounding, with a ``study`` column; display columns as in
+    :func:`concordance_display`. Numbers 'not determined by the margins' (shown for information) are left out
+    unless ``undetermined``."""
     frames = []
     for study, table in tables.items():
         shown = concordance_display(table)
         shown.insert(0, "study", study)
-        frames.append(shown[shown["status"] != "exact"])
+        keep = shown["status"] != "exact"
+        if not undetermined:
+            keep &= shown["status"] != "not determined by the margins"
+        frames.append(shown[keep])
     if not frames:
         return pd.DataFrame(columns=["study", "where", "statistic", "printed", "computed", "status", "note"])
     rows = pd.concat(frames, ignore_index=True)
-    order = {status: i for i, status in enumerate(STATUSES)}
-    # 'differs' and 'inconsistent in the paper' first; 'not determined' and 'not computed' rows are information.
-    priority = {"differs": 0, "inconsistent in the paper": 1, "within rounding": 2}
-    rank = [priority.get(s, 3 + order.get(s, 0)) for s in rows["status"]]
+    # Real differences first; numbers the margins do not determine (shown for information) last.
+    priority = {"differs": 0, "inconsistent in the paper": 1, "within rounding": 2, "not computed": 3,
+                "not determined by the margins": 4}
+    rank = [priority.get(s, 5) for s in rows["status"]]
     return rows.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
 
 

@@ -99,10 +99,13 @@ def test_not_exact_rows_come_first_worst_first(tmp_path):
     items = _items(tmp_path)
     table = compare_published(items, COMPUTED)
     rows = not_exact({"study A": table})
-    assert "exact" not in set(rows["status"])
+    assert "exact" not in set(rows["status"]) and "not determined by the margins" not in set(rows["status"])
+    assert len(rows) == (table["status"].isin(["exact", "not determined by the margins"]) == False).sum()  # noqa: E712
+    with_undetermined = not_exact({"study A": table}, undetermined=True)
+    assert len(with_undetermined) == len(rows) + 1 and with_undetermined["status"].iloc[-1] == "not determined by the margins"
     assert set(rows["study"]) == {"study A"}
     ranks = {"differs": 0, "inconsistent in the paper": 1, "within rounding": 2}
     seen = [ranks.get(s, 3) for s in rows["status"]]
     assert seen == sorted(seen)
     # Printed numbers are shown with a typographic minus.
-    assert "\u22123.53" in set(rows["printed"])
+    assert "\u22123.53" in set(with_undetermined["printed"])
