@@ -1,5 +1,6 @@
 """Printed numbers in every format of the rendered report (HTML pages, PDF text, DOCX text): no P value or other
-number printed as '0.000', no hyphen-minus standing for a minus sign, and footnote marks as superscripts.
+number printed as '0.000', no hyphen-minus standing for a minus sign, and footnote marks as superscripts; in the
+HTML running text, no sentence that starts with a numeral and no interval that does not say it is a 95% CI.
 
 Dates (2026-11-25), ranges (0-8 hours, 0–100) and page ranges (1757-66) have a digit or letter before the hyphen
 and are not negative numbers; the pattern below only takes a hyphen that starts a number.
@@ -112,3 +113,40 @@ def test_footnote_marks_are_superscript_in_docx_tables(rendered_report):
                         elif any(m in run.text for m in MARKS) and re.search(r"\d", run.text):
                             pytest.fail(f"mark inside a plain run: {run.text!r}")
     assert marks_seen > 20
+
+
+# In running text (paragraphs and list items, not tables or headings).
+SENTENCE_STARTS_WITH_NUMERAL = re.compile(r"(?:^|(?<=[.!?])\s+)\(?[−-]?\d")
+# An interval with decimals, in brackets, that does not say it is a 95% CI ('(0.56–5.56)', '(−13.6 to 37.9)').
+UNNAMED_INTERVAL = re.compile(r"\((?![^()]*95% CI)[^()]*?[−-]?\d+\.\d+\s?(?:–|to)\s?[−-]?\d+\.\d+[^()]*\)")
+
+
+def _running_text(book: Path) -> dict[str, list[str]]:
+    out = {}
+    for page in sorted(book.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        content = soup.find(class_="ipsr-content")
+        for tag in content(["script", "style", "table", "figcaption", "nav"]):
+            tag.decompose()
+        for tag in content.select(".ipsr-table-notes, #refs"):
+            tag.decompose()
+        out[page.name] = [" ".join(p.get_text(" ", strip=True).split()) for p in content.find_all(["p", "li"])]
+    return out
+
+
+def test_text_patterns():
+    assert SENTENCE_STARTS_WITH_NUMERAL.search("Fine. 48% of those worked")
+    assert not SENTENCE_STARTS_WITH_NUMERAL.search("Of those, 48% worked; P = 0.4. Then 3 of 5.")
+    assert UNNAMED_INTERVAL.search("odds ratio 1.76 (0.56–5.56)") and UNNAMED_INTERVAL.search("(−13.6 to 37.9)")
+    assert not UNNAMED_INTERVAL.search("odds ratio 1.76 (95% CI 0.56–5.56), scale (0–100), (ratio 1.58 to 1)")
+
+
+def test_no_sentence_starts_with_a_numeral_and_every_interval_is_named(rendered_report):
+    problems = []
+    for page, paragraphs in _running_text(rendered_report / "_book").items():
+        for text in paragraphs:
+            for pattern, what in ((SENTENCE_STARTS_WITH_NUMERAL, "sentence starts with a numeral"),
+                                  (UNNAMED_INTERVAL, "interval without '95% CI'")):
+                for m in pattern.finditer(text):
+                    problems.append(f"{page}: {what}: …{text[max(0, m.start() - 40):m.end() + 40]}…")
+    assert problems == [], "\n".join(problems[:20])
