@@ -263,3 +263,24 @@ def test_fig_alt_option_reaches_the_html_image():
     opts.pop("fig-alt")
     md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100)
     assert structure_page(pandoc.run(["-f", pandoc.READER, "-t", "html5"], md)).find("img")["alt"] == "Rates by arm."
+
+
+NAV_STATE = """
+function shown(el) { return !!el && el.checkVisibility({visibilityProperty: true, opacityProperty: true}); }
+var compact = document.querySelector('details.ipsr-nav-compact');
+var state = {sidebar: shown(document.querySelector('.ipsr-sidebar')), summary: shown(compact.querySelector('summary')),
+             links_closed: Array.prototype.filter.call(compact.querySelectorAll('li a'), shown).length};
+compact.open = true;
+state.links_open = Array.prototype.filter.call(compact.querySelectorAll('li a'), shown).length;
+report(state);
+"""
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_chapter_list_collapses_on_a_phone_and_stays_open_on_a_desktop(book):
+    phone = run_in_page(book / "02-primary-outcome.html", NAV_STATE, width=390)
+    assert phone["sidebar"] is False and phone["summary"] is True
+    assert phone["links_closed"] == 0 and phone["links_open"] >= len(PAGES)
+    desktop = run_in_page(book / "02-primary-outcome.html", NAV_STATE, width=1366)
+    assert desktop["sidebar"] is True and desktop["summary"] is False
