@@ -18,6 +18,8 @@ _ATTRIBUTES = {
     "register": "ipsreport.results",
     "register_many": "ipsreport.results",
     "fmt_est_ci": "ipsreport.format",
+    "fmt_est_ci_text": "ipsreport.format",
+    "fmt_hours": "ipsreport.format",
     "fmt_ci": "ipsreport.format",
     "fmt_int": "ipsreport.format",
     "fmt_mean_sd": "ipsreport.format",

@@ -85,7 +85,8 @@ def test_html_pages_cross_references_and_notice(rendered):
         soup = _html(project, page)
         assert soup.select_one(".ipsr-notice").get_text() == "Notice. Fixture notice: these data are synthetic."
         assert [a["href"] for a in soup.select(".ipsr-sidebar li a")] == PAGES
-        assert not soup.find_all(["script", "link"])  # self-contained: inline CSS, no CDN
+        # Self-contained: inline CSS and script (search), nothing loaded from elsewhere.
+        assert not soup.find_all("link") and not soup.find_all("script", src=True)
     methods = _html(project, "01-methods.html")
     assert methods.title.get_text() == "1\u2002Methods – Fixture Trial Report"
     xrefs = {a.get_text(): a["href"] for a in methods.select("a.quarto-xref")}

@@ -355,7 +355,10 @@ def _cell_markdown(
         ident = f"#{label} " if label.startswith(kind + "-") else ""
         caption = str(opts.get(f"{kind}-cap") or "").strip()
         cap = f"::: {{.ipsr-caption}}\n{caption}\n:::\n" if caption else ""
-        pieces.append(f"::::: {{{ident}.ipsr-float .ipsr-{kind}}}\n{cap}\n" + "\n".join(body) + "\n:::::\n")
+        # Quarto's fig-alt rides on the float as an attribute (HTML: data-fig-alt, read by html_structure).
+        alt = " ".join(str(opts.get("fig-alt") or "").split()).replace("\\", "\\\\").replace('"', '\\"')
+        alt_attr = f' fig-alt="{alt}"' if kind == "fig" and alt else ""
+        pieces.append(f"::::: {{{ident}.ipsr-float .ipsr-{kind}{alt_attr}}}\n{cap}\n" + "\n".join(body) + "\n:::::\n")
     else:
         pieces.extend(body)
     return "\n" + "\n".join(pieces) + "\n" if pieces else "\n"
