@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | import | synthesize``."""
+"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish``."""
 
 from __future__ import annotations
 
@@ -136,6 +136,88 @@ def import_sources(
     if written and out_dir is None:
         console.print(Text("dataset.yaml still names the source files; remove its sources: entries to read the "
                            "CSV files instead."))
+
+
+publish_app = typer.Typer(no_args_is_help=True, help="Publish the rendered review site (after the guards pass).")
+app.add_typer(publish_app, name="publish")
+
+_Message = Annotated[str, typer.Option("--message", "-m", help="What this version is, for the versions page.")]
+_Blinded = Annotated[bool, typer.Option("--blinded", help="Publish the blinded render (no author names).")]
+_ConfirmReal = Annotated[
+    bool, typer.Option("--confirm-real-data", help="Allow publishing when the data are real (synthetic: false).")
+]
+
+
+def _published(result) -> None:
+    console.print(f"Published version {result.version['version']} to {result.destination}", highlight=False,
+                  markup=False)
+    if result.commit:
+        console.print(f"commit {result.commit}", highlight=False, markup=False)
+    console.print(f"{len(result.added)} file(s) added, {len(result.changed)} changed, {len(result.removed)} removed"
+                  " since the previous publish", highlight=False, markup=False)
+    for label, names in (("added", result.added), ("changed", result.changed), ("removed", result.removed)):
+        for name in names[:20]:
+            console.print(f"  {label}: {name}", highlight=False, markup=False)
+        if len(names) > 20:
+            console.print(f"  … and {len(names) - 20} more {label}", highlight=False, markup=False)
+    if result.url:
+        console.print(f"The site will appear at {result.url}", highlight=False, markup=False)
+
+
+def _publish(action) -> None:
+    from ipsreport.publish import PublishRefused
+
+    try:
+        result = action()
+    except PublishRefused as err:
+        console.print(f"Not published: {err}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    _published(result)
+
+
+@publish_app.command("gh-pages")
+def publish_gh_pages(
+    remote: Annotated[str, typer.Option("--remote", help="The git remote to push to.")] = "origin",
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Commit the site to the gh-pages branch (created the first time) and push it."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_gh_pages(project_dir.resolve(), remote=remote, message=message or None,
+                                              blinded=blinded, confirm_real_data=confirm_real_data))
+
+
+@publish_app.command("folder")
+def publish_folder(
+    path: Annotated[Path, typer.Argument(help="A new or empty folder, or one an earlier publish wrote.")],
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Copy the site into a plain folder."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_folder(project_dir.resolve(), path, message=message or None, blinded=blinded,
+                                            confirm_real_data=confirm_real_data))
+
+
+@publish_app.command("zip")
+def publish_zip(
+    path: Annotated[Path, typer.Argument(help="The archive to write (.zip).")],
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write the site as one zip archive that opens offline."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_zip(project_dir.resolve(), path, message=message or None, blinded=blinded,
+                                         confirm_real_data=confirm_real_data))
 
 
 if __name__ == "__main__":  # pragma: no cover
