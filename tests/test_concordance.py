@@ -109,3 +109,15 @@ def test_not_exact_rows_come_first_worst_first(tmp_path):
     assert seen == sorted(seen)
     # Printed numbers are shown with a typographic minus.
     assert "\u22123.53" in set(with_undetermined["printed"])
+
+
+def test_the_appendix_filter_block_is_the_generated_one():
+    """The appendix holds the HTML filter as a raw block of its own source (computed raw HTML would be refused by
+    the render's markup check); it must stay what :func:`mismatch_filter_html` generates."""
+    from pathlib import Path
+
+    from ipsreport.concordance import mismatch_filter_html
+
+    source = (Path(__file__).resolve().parents[1] / "chapters" / "appendix-reproducibility.qmd").read_text()
+    block = "```{=html}\n" + mismatch_filter_html(["tbl-concordance-trial", "tbl-concordance-pilot"]) + "\n```"
+    assert block in source
