@@ -383,7 +383,7 @@ def pilot_allocation_limitation(n_randomised: int, n_total: int) -> str:
 def recruitment_yield_sentence(primary_care_row, pain_row, mailout_row) -> str:
     """The pilot's recruitment by setting (rows of ``recruitment_by_setting``) and the mail-out's yield, the one
     primary-care method whose denominator counts everyone invited (``recruitment_by_method``)."""
-    return (f"Primary care recruited {int(primary_care_row['recruited'])} participants; its mail-out, the one "
+    return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its mail-out, the one "
             f"method whose denominator counts everyone invited, recruited {int(mailout_row['recruited'])} of "
             f"{int(mailout_row['approached'])} people sent a pack ({fmt_pct(mailout_row['percent'])}%). Pain "
             f"services added {int(pain_row['recruited'])}.")
