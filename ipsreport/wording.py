@@ -14,7 +14,11 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
            "thresholds_origin_sentence", "interval_methods_sentence", "sample_size_method_phrase",
            "minimal_important_difference_phrase", "paid_work_comparison_sentence", "pooled_yield_sentence",
            "identified_eligible_sentence",
-           "questionnaire_reconstruction_note"]
+           "questionnaire_reconstruction_note", "sample_size_method_sentence", "withdrawal_sentence",
+           "withdrawal_short", "welch_sensitivity", "clda_summary", "multiplicity_summary", "phase_sentence",
+           "bounds_sentence", "adjusted_sentence", "abstract_effects", "abstract_secondary",
+           "phase_boundary_source", "family_list", "join_words",
+           "clda_caveat"]
 
 ALPHA = 0.05
 
@@ -120,7 +124,8 @@ def interaction_summary(interactions, alpha: float = ALPHA) -> str:
         return (f"No group × time term reached P < {fmt_num(alpha)}; the smallest P was "
                 f"{fmt_p(smallest['p_value'])} ({_lower(smallest['short'])}).")
     names = _join([_lower(h) for h in hits["short"]])
-    return f"The group × time term reached P < {fmt_num(alpha)} for {names}."
+    return (f"The group × time term reached P < {fmt_num(alpha)} for {names}, without adjustment for the number of "
+            "tests (see the section on multiplicity).")
 
 
 def _lower(label: str) -> str:
@@ -320,6 +325,200 @@ def questionnaire_reconstruction_note(data) -> str:
     return ("The paper does not say which IPS participants returned the 12-month questionnaire; in these "
             "synthetic data that is a reconstruction choice, consistent with its remark that those who found "
             "work responded less often.")
+
+
+# --- Robustness analyses of the trial (statistical review) ---
+
+_SAMPLE_SIZE_FORMULAS = {
+    "unpooled": (r"the normal approximation with unpooled variances, *n* = (*z*~1−α/2~ + *z*~1−β~)^2^ × "
+                 r"\[*p*~1~(1 − *p*~1~) + *p*~2~(1 − *p*~2~)\] / (*p*~1~ − *p*~2~)^2^ per arm"),
+    "pooled": "Fleiss' formula, which pools the variance under the null hypothesis (no continuity correction)",
+    "pooled_cc": ("Fleiss' formula, which pools the variance under the null hypothesis, with a continuity "
+                  "correction"),
+    "fully_pooled": (r"the normal approximation with the pooled variance under both hypotheses, *n* = "
+                     r"(*z*~1−α/2~ + *z*~1−β~)^2^ × 2*p̄*(1 − *p̄*) / (*p*~1~ − *p*~2~)^2^ per arm"),
+}
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def sample_size_method_sentence(method: str, size=None, other=None) -> str:
+    """The sample-size formula named by the configured ``method`` and, given the results, what it and the
+    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`)."""
+    if method not in _SAMPLE_SIZE_FORMULAS:
+        raise ValueError(f"config/design.yaml: unknown sample-size method {method!r}; "
+                         f"known: {sorted(_SAMPLE_SIZE_FORMULAS)}")
+    if size is None:
+        return f"The sample size uses {_SAMPLE_SIZE_FORMULAS[method]}."
+    text = (f"{_capital(_SAMPLE_SIZE_FORMULAS[method])} gives {fmt_num(size.n_exact)}, that is "
+            f"{size.n_per_group} participants per arm.")
+    if other is not None:
+        text += (f" By {_SAMPLE_SIZE_FORMULAS[other.method]}, the same assumptions give {other.n_per_group} "
+                 "per arm.")
+    return text
+
+
+def withdrawal_sentence(flow: dict, data, fisher=None) -> str:
+    """Who withdrew, by arm; marked as a reconstruction while the data are synthetic, else with Fisher's test."""
+    total, ips, tau = flow["withdrawn"], flow["withdrawn.ips"], flow["withdrawn.tau"]
+    if getattr(data, "synthetic", False):
+        return (f"{total} withdrew after randomization; the paper gives that total but not the arms, and the "
+                f"split used here ({ips} IPS, {tau} TAU) is a choice of the synthetic reconstruction.")
+    text = f"{total} withdrew after randomization ({ips} IPS, {tau} TAU)"
+    if fisher is None:
+        return text + "."
+    return (f"{text}: {fmt_pct(fisher.percent1)}% of those allocated to IPS and {fmt_pct(fisher.percent2)}% of "
+            f"those allocated to TAU ({p_text(fisher.p_value)}, Fisher's exact test). Withdrawal that depends on the "
+            "arm breaks the comparability randomization provides, so the analysed groups may differ in ways the "
+            "baseline table does not show.")
+
+
+def withdrawal_short(flow: dict, data) -> str:
+    """'9 (3 IPS and 6 TAU, split reconstructed)' for the abstract."""
+    note = ", split reconstructed" if getattr(data, "synthetic", False) else ""
+    return f"{flow['withdrawn']} ({flow['withdrawn.ips']} IPS and {flow['withdrawn.tau']} TAU{note})"
+
+
+def welch_sensitivity(secondary, alpha: float = ALPHA) -> str:
+    """How the count of comparisons below ``alpha`` changes when Welch's test is used for every row."""
+    paper = secondary["p_value"] < alpha
+    welch = secondary["p_welch"] < alpha
+    changed = secondary.loc[paper != welch]
+    head = (f"With Welch's test for every row, {int(welch.sum())} of {len(secondary)} comparisons fall below "
+            f"P = {fmt_num(alpha)}, against {int(paper.sum())} with the variants of the paper")
+    if changed.empty:
+        return head + "; no verdict changes."
+    parts = [f"{_lower(r['short'])} at {r['month']} months ({fmt_p(r['p_value'])} → {fmt_p(r['p_welch'])})"
+             for r in changed.to_dict("records")]
+    return head + ": " + _join(parts) + (" crosses" if len(parts) == 1 else " cross") + " the line."
+
+
+def clda_summary(clda, alpha: float = ALPHA) -> str:
+    """Which cLDA treatment effects fall below ``alpha`` (raw), with their estimates."""
+    hits = clda.loc[clda["p_value"] < alpha]
+    if hits.empty:
+        return f"No cLDA treatment effect reached P < {fmt_num(alpha)}."
+    parts = []
+    for r in hits.to_dict("records"):
+        parts.append(f"{_lower(r['short'])} at {r['month']} months "
+                     f"({fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
+    return (f"Of {len(clda)} cLDA treatment effects, {len(hits)} fell below P = {fmt_num(alpha)} before adjustment: "
+            + "; ".join(parts) + ".")
+
+
+def multiplicity_summary(secondary, interactions, clda, holm, alpha: float = ALPHA) -> str:
+    """Every test the secondary chapter interprets, how many fall below ``alpha`` raw, and how many after Holm."""
+    groups = [("unadjusted follow-up t-tests", secondary["p_value"]),
+              ("group × time terms of the paper's mixed models", interactions["p_value"]),
+              ("cLDA treatment effects", clda["p_value"])]
+    total = sum(len(p) for _, p in groups)
+    listed = _join([f"{len(p)} {name} ({int((p < alpha).sum())} below {fmt_num(alpha)})" for name, p in groups])
+    text = (f"The chapter interprets {total} tests of secondary outcomes, none of them confirmatory: {listed}. "
+            f"If every null hypothesis were true, about {fmt_num(alpha * total, 1)} would fall below "
+            f"{fmt_num(alpha)} by chance.")
+    for family, rows in holm.groupby("family", sort=False):
+        kept = rows.loc[rows["p_holm"] < alpha]
+        label = rows["family_label"].iloc[0]
+        if kept.empty:
+            text += (f" After Holm's adjustment within the family of {label} ({int(rows['m'].iloc[0])} tests), "
+                     f"none stays below {fmt_num(alpha)}.")
+        else:
+            names = _join([f"{_lower(r['short'])} at {r['month']} months" for r in kept.to_dict("records")])
+            text += (f" After Holm's adjustment within the family of {label} ({int(rows['m'].iloc[0])} tests), "
+                     f"{names} {'stays' if len(kept) == 1 else 'stay'} below {fmt_num(alpha)}.")
+    return text
+
+
+def phase_sentence(by_phase, mh, boundary, data) -> str:
+    """The primary comparison stratified by allocation phase, and where the boundary date comes from."""
+    source = (" The paper does not give the date of the change; the boundary used here is the synthetic "
+              "reconstruction's." if getattr(data, "synthetic", False) else "")
+    rows = by_phase.set_index("phase")
+    parts = [f"{int(rows.loc[p, 'ips_employed'])}/{int(rows.loc[p, 'ips_n'])} vs "
+             f"{int(rows.loc[p, 'tau_employed'])}/{int(rows.loc[p, 'tau_n'])} in the {p} phase" for p in rows.index]
+    n = int(by_phase[["ips_n", "tau_n"]].to_numpy().sum())
+    return (f"Participants randomized before {boundary:%-d %B %Y} were allocated 2:1, later ones 1:1.{source} "
+            f"Stratified by phase ({_join(parts)}; n = {n}), the Mantel–Haenszel odds ratio was "
+            f"{fmt_est_ci(mh.odds_ratio, mh.ci_low, mh.ci_high)} (Robins–Breslow–Greenland 95% CI), and the "
+            f"Breslow–Day test with Tarone's correction found {'no ' if mh.homogeneity_p_value >= ALPHA else ''}"
+            f"evidence that the odds ratio differed between the phases ({p_text(mh.homogeneity_p_value)}).")
+
+
+def bounds_sentence(bounds) -> str:
+    """The primary comparison under the extreme assumptions about missing outcomes."""
+    rows = bounds.set_index("scenario")
+    ips, tau = rows.loc["ips_favoured"], rows.loc["tau_favoured"]
+    m1, m2 = int(ips["ips_missing"]), int(ips["tau_missing"])
+    verdicts = {significance(ips["p_value"]), significance(tau["p_value"])}
+    reading = ("so no assumption about them changes the verdict" if len(verdicts) == 1
+               else "so the verdict depends on what happened to them")
+    return (f"In the analysed groups, {m1} IPS and {m2} TAU participants did not answer the 12-month employment "
+            f"question. If every missing IPS participant had worked and no missing TAU participant had, the odds "
+            f"ratio would be {fmt_est_ci(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
+            f"({p_text(ips['p_value'])}, n = {int(ips['ips_n'] + ips['tau_n'])}); in the reverse case "
+            f"{fmt_est_ci(tau['odds_ratio'], tau['or_ci_low'], tau['or_ci_high'])} ({p_text(tau['p_value'])}), "
+            f"{reading}.")
+
+
+def adjusted_sentence(adjusted, covariate_labels: list[str]) -> str:
+    """The adjusted primary analysis, its covariates labelled as the report's choice, OR, RR and RD."""
+    return (f"Adjusted for {_join(covariate_labels)} — covariates chosen by this report, not prespecified by the "
+            f"trial — in a logistic regression of the {adjusted.n} respondents, the odds ratio was "
+            f"{fmt_est_ci(adjusted.odds_ratio, adjusted.or_ci_low, adjusted.or_ci_high)}. Standardised over the "
+            f"same participants, the predicted employment was {fmt_pct(100 * adjusted.risk_treated)}% with IPS and "
+            f"{fmt_pct(100 * adjusted.risk_control)}% without, a risk ratio of "
+            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and a risk difference of "
+            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} "
+            "percentage points (95% CIs by the delta method).")
+
+
+def abstract_effects(row, adjusted, covariate_labels: list[str]) -> str:
+    """The abstract's absolute and relative effects at 12 months, each with its n."""
+    n = int(row["ips_n"] + row["tau_n"])
+    return (f"The absolute difference was "
+            f"{fmt_est_ci(row['risk_difference'], row['rd_ci_low'], row['rd_ci_high'], decimals=1)} percentage "
+            f"points (n = {n}). Adjusted for {_join(covariate_labels)} (this report's choice), the risk ratio was "
+            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and the risk difference "
+            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} points "
+            f"(n = {adjusted.n}).")
+
+
+def abstract_secondary(secondary, holm, alpha: float = ALPHA) -> str:
+    """The abstract's line on the secondary outcomes: how many comparisons, their n, and what survived Holm."""
+    n = secondary["ips_n"] + secondary["tau_n"]
+    hits = int((secondary["p_value"] < alpha).sum())
+    kept = int((holm.loc[holm["family"] == "ttest", "p_holm"] < alpha).sum())
+    return (f"Of {len(secondary)} unadjusted comparisons of secondary outcomes at 6 and 12 months "
+            f"(n = {int(n.min())} to {int(n.max())} respondents each), {hits or 'none'} fell below "
+            f"P = {fmt_num(alpha)}, and {kept or 'none'} after Holm's adjustment.")
+
+
+def phase_boundary_source(data) -> str:
+    """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
+            "in config/design.yaml)")
+
+
+def family_list(families: dict[str, str]) -> str:
+    """The configured multiplicity families, by label: 'the unadjusted … and the constrained …'."""
+    return _join([f"the {label}" for label in families.values()])
+
+
+def join_words(items) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return _join(list(items))
+
+
+def clda_caveat(data) -> str:
+    """With reconstructed data the cLDA estimates depend on how the reconstruction linked each person's scores."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("These estimates, too, depend on how the synthetic reconstruction linked each person's scores over "
+            "time, which the published summaries do not determine; the paper has no such analysis to compare with.")
 
 
 # --- Introduction and Discussion of the article -------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import struct
 import sys
@@ -82,7 +83,9 @@ def _reads_file(work: Path, chapter: Chapter) -> Path:
 
 def _audit_code(book: Book) -> str:
     """Record every file under data/ the chapter opens (Python's audit hooks see each open() call)."""
-    root = str((book.root / "data").resolve()) + "/"
+    # Reads are recorded under the path the project names (data/...), not the resolved one: a data folder that
+    # is a symlink to elsewhere must still be seen (the cache fingerprints the files through the same names).
+    root = os.path.abspath(book.root / "data") + "/"
     return (
         "import os as _ipsr_os, sys as _ipsr_sys\n"
         f"_ipsr_data_root = {root!r}\n"
@@ -90,7 +93,7 @@ def _audit_code(book: Book) -> str:
         "def _ipsr_audit(event, args):\n"
         "    if event == 'open' and args and isinstance(args[0], (str, bytes, _ipsr_os.PathLike)):\n"
         "        try:\n"
-        "            path = _ipsr_os.path.realpath(_ipsr_os.fsdecode(args[0]))\n"
+        "            path = _ipsr_os.path.abspath(_ipsr_os.fsdecode(args[0]))\n"
         "        except Exception:\n"
         "            return\n"
         "        if path.startswith(_ipsr_data_root):\n"
@@ -175,6 +178,18 @@ def _error_line(output: dict[str, Any]) -> str:
     return f"{ename}: {evalue}" if evalue else ename
 
 
+# A Unix socket path holds at most 107 bytes; jupyter appends "-<port>" to the IPC base name.
+_MAX_IPC_PATH = 100
+
+
+def _transport(ipc_base: Path) -> dict[str, str]:
+    """IPC sockets in the scratch folder (no TCP ports, no "running over TCP" warning) unless its path is too
+    long for a socket (a long TMPDIR); then TCP on the loopback interface."""
+    if len(os.fsencode(str(ipc_base))) + len("-65535") <= _MAX_IPC_PATH:
+        return {"transport": "ipc", "ip": str(ipc_base)}
+    return {"transport": "tcp", "ip": "127.0.0.1"}
+
+
 def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -193,12 +208,10 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     kdirs = _kernel_spec(work, chapter.slug, env)
-    # IPC transport: no TCP ports and no "running over TCP without encryption" warning on every kernel.
     km = KernelManager(
         kernel_name=chapter.slug,
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kdirs)]),
-        transport="ipc",
-        ip=str(work / "kernels" / chapter.slug / "ipc"),
+        **_transport(work / "kernels" / chapter.slug / "ipc"),
     )
     client = NotebookClient(
         nb, km=km, timeout=None, allow_errors=False, record_timing=False,

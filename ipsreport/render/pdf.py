@@ -17,7 +17,12 @@ TEMPLATE = Path(__file__).parent / "templates" / "book.typ"
 
 def write_pdf(book: Book, ast: dict[str, Any], notice: str | None, abstract: str | None, work: Path, target: Path) -> Path:
     """``work`` holds ``figures/``; the .typ source is written there so image paths resolve from the root."""
-    import typst
+    try:
+        import typst
+    except ImportError:
+        raise RenderError("Typst was not found: the PDF is compiled by the Python package typst (reinstall the "
+                          "project's environment, e.g. `make .venv/.installed`), or render without the PDF "
+                          "(--to html,docx). Nothing was rendered.") from None
 
     doc = native_tables(single_document(ast, book_meta(book, notice, abstract, "typst")))
     source = pandoc.ast_to(doc, "typst-citations", ["--standalone", f"--template={TEMPLATE}", "--wrap=preserve"], cwd=work)

@@ -1,0 +1,85 @@
+"""The project's own render steps, run by ``_quarto.yml``'s ``pre-render`` / ``post-render`` scripts.
+
+``_scripts/validate-data.py`` (pre-render) checks ``data/`` before any chapter runs; ``_scripts/collect-results.py``
+(post-render) merges the values the chapters registered into ``results.json`` of the output folder, and fails
+when a chapter whose code registers values delivered none (a Quarto that skipped execution, a chapter that
+stopped early). Both run under ``ipsreport render`` (either engine) and under a plain ``quarto render``; when
+``ipsreport render`` drives Quarto (``IPSREPORT_PIPELINE`` is set) Quarto's own call returns at once, because
+the render pipeline runs the script itself, before and after Quarto. The render engine never imports this
+module: it only runs the scripts.
+
+:func:`collect_results_main` is the one place for what is done with the results: anything that belongs in
+``results.json`` or is derived from it (a metadata block, a report of what changed since the previous render,
+whose ``results.json`` is in ``IPSREPORT_PREVIOUS_OUTPUT_DIR``) goes there, after the merge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+__all__ = ["validate_data_main", "collect_results_main", "calls_registry"]
+
+_REGISTRY_CALL = re.compile(r"\bregister(?:_many)?\s*\(")
+
+
+def _driven_by_pipeline() -> bool:
+    return bool(os.environ.get("IPSREPORT_PIPELINE"))
+
+
+def validate_data_main(root: Path) -> int:
+    """Exit status 2 with every problem listed when ``data/`` does not validate; 0 otherwise."""
+    if _driven_by_pipeline():
+        return 0
+    from ipsreport.data.validate import DataValidationError, validate_project_data
+
+    try:
+        validate_project_data(root)
+    except DataValidationError as err:
+        print("The data did not validate; no chapter was run.", file=sys.stderr)
+        print(str(err), file=sys.stderr)
+        return 2
+    return 0
+
+
+def calls_registry(source: str) -> bool:
+    """Whether a chapter's source calls the results registry (``register(`` / ``register_many(``)."""
+    return bool(_REGISTRY_CALL.search(source))
+
+
+def collect_results_main(root: Path) -> int:
+    """Write ``results.json`` into the output folder from the chapters' result files (see the module doc)."""
+    if _driven_by_pipeline():
+        return 0
+    listing_file = os.environ.get("IPSREPORT_CHAPTER_RESULTS")
+    if not listing_file:
+        # A plain `quarto render`: the chapters' kernels had nowhere to write their values.
+        print("results.json is written by `ipsreport render` (with --engine quarto to render through Quarto); "
+              "a plain `quarto render` leaves it out.", file=sys.stderr)
+        return 0
+    from ipsreport.results import merge_result_files
+
+    listing = json.loads(Path(listing_file).read_text(encoding="utf-8"))
+    missing, files = [], []
+    for chapter in listing["chapters"]:
+        path = chapter.get("results")
+        has_values = bool(path) and bool(json.loads(Path(path).read_text(encoding="utf-8")))
+        if has_values:
+            files.append(Path(path))
+        elif chapter.get("has_code") and calls_registry((root / chapter["path"]).read_text(encoding="utf-8")):
+            missing.append(chapter["path"])
+    if missing:
+        print("results.json would be incomplete: no registered values arrived from "
+              + ", ".join(missing) + " (their code registers results; was every chapter executed?)", file=sys.stderr)
+        return 2
+    try:
+        merged = merge_result_files([*files, *map(Path, listing.get("extra", []))])
+    except ValueError as e:
+        print(f"results.json: {e}", file=sys.stderr)
+        return 2
+    out = Path(os.environ["QUARTO_PROJECT_OUTPUT_DIR"])
+    (out / "results.json").write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
