@@ -197,7 +197,8 @@ def _write_formats(book, fmts, ast, numbering, notice, docs, work: Path, out: Pa
     if "html" in fmts:
         from .html import write_html
 
-        shutil.copytree(work / "figures", out / "figures")
+        # SVG copies are for the manuscript's figure files; the book shows the PNG.
+        shutil.copytree(work / "figures", out / "figures", ignore=shutil.ignore_patterns("*.svg"))
 
         jobs["html"] = lambda: write_html(book, ast, numbering, notice, out)
     if "pdf" in fmts:

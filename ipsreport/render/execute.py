@@ -115,6 +115,9 @@ def _setup_code(book: Book) -> str:
         # As Quarto does: activate the inline backend first, so Figure objects display as PNG even when built
         # without pyplot; then the book's figure defaults (the backend would otherwise reset the dpi).
         "get_ipython().run_line_magic('matplotlib', 'inline')\n"
+        # SVG beside the PNG: the manuscript exports each figure as a vector file (the documents use the PNG).
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats as _ipsr_formats\n"
+        "_ipsr_formats('png', 'svg')\n"
         "import matplotlib as _ipsr_mpl\n"
         f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
         f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
@@ -259,8 +262,11 @@ def _output_markdown(
             pieces.append(data["text/markdown"].strip() + "\n")
         elif "image/png" in data:
             raw = base64.b64decode(data["image/png"])
-            name = f"{chapter.slug}-{len(figures) + 1}.png"
+            name = f"{chapter.slug}-{sum(n.endswith('.png') for n in figures) + 1}.png"
             figures[name] = raw
+            if "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                figures[name[:-4] + ".svg"] = (svg if isinstance(svg, str) else "".join(svg)).encode("utf-8")
             width_px, _ = _png_size(raw)
             width = f"{{width={width_px / dpi:.2f}in}}" if width_px else ""
             pieces.append(f"![](figures/{name}){width}\n")
