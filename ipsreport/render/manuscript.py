@@ -27,7 +27,7 @@ import yaml
 
 from . import RenderError, pandoc
 from .checklist import (checklist_json, checklist_markdown, fill_checklist, load_checklists, missing_required)
-from .crossref import number_book
+from .crossref import XREF_PREFIXES, number_book
 from .frontmatter import authors_from_metadata, identifying_strings, placeholders
 from .include import INCLUDE, include_target
 from .lines import Anchor, line_marks, locate
@@ -277,8 +277,12 @@ class ManuscriptBackend:
 
         by_path = {ch.path: ch for ch in book.chapters}
         appendices = [ch for ch in book.chapters if ch.kind == "appendix"]
-        supplement_ast, supplement_targets = self._supplement(book, appendices, outputs, ctx.work)
-        ast = self._article_ast(book, outputs, by_path, supplement_targets, settings)
+        raw_supplement = self._supplement_md_ast(appendices, outputs)
+        # S-numbers first (references into the article provisional), then the article, then the supplement
+        # again with the article's numbers.
+        _, supplement_targets = self._supplement(book, raw_supplement, self._provisional_targets(raw_supplement))
+        ast, article_targets = self._article_ast(book, outputs, by_path, supplement_targets, settings)
+        supplement_ast, _ = self._supplement(book, raw_supplement, article_targets)
 
         meta_base = self._meta(book, settings)
         labels = self._checklist_labels(book.root, settings)
@@ -317,7 +321,7 @@ class ManuscriptBackend:
 
         problems = []
         if self.strict:
-            for path in placeholders(self.config.get("author")):
+            for path in placeholders(self._author_metadata()):
                 problems.append(f"_quarto.yml: author{path[path.index('['):] if '[' in path else ''} is a "
                                 "placeholder to be supplied")
             for path in placeholders(settings):
@@ -339,17 +343,26 @@ class ManuscriptBackend:
                 files[ch.path] = None
         return files
 
+    def _author_metadata(self) -> Any:
+        """The project-wide ``author`` (Quarto's author schema), else ``book.author``."""
+        return self.config.get("author") or (self.config.get("book") or {}).get("author")
+
     # Pieces ----------------------------------------------------------------------------------------------
     def _wrap(self, slug: str, path: str, markdown: str) -> str:
         return (f'\n:::::::::::: {{#ipsr-chapter-{slug} .ipsr-chapter slug="{slug}" kind="front" path="{path}"}}\n\n'
                 f"{markdown.rstrip()}\n\n::::::::::::\n")
 
-    def _supplement(self, book: Book, appendices: list[Chapter], outputs, work: Path):
-        if not appendices:
-            return {"blocks": [], "meta": {}, "pandoc-api-version": pandoc._api_version()}, {}
+    def _supplement_md_ast(self, appendices: list[Chapter], outputs) -> dict[str, Any]:
         md = "".join(self._wrap(ch.slug, ch.path, outputs[ch.slug].markdown) for ch in appendices)
-        ast = pandoc.markdown_to_ast(md)
-        ast, numbering = number_book(ast, book.root, number_sections=False)
+        return pandoc.markdown_to_ast(md)
+
+    def _supplement(self, book: Book, raw: dict[str, Any], article_targets: dict[str, str]):
+        """The supplement numbered on its own (S1…); references into the article name it."""
+        if not raw["blocks"]:
+            return {**raw, "blocks": []}, {}
+        inside = _ids_of(raw["blocks"])
+        outside = {ident: f"{text} of the manuscript" for ident, text in article_targets.items() if ident not in inside}
+        ast, numbering = number_book(_cite_outside(copy.deepcopy(raw), outside), book.root, number_sections=False)
         targets = {}
         for ident, t in numbering.targets.items():
             kind, _, n = t.text.partition(" ")
@@ -362,6 +375,9 @@ class ManuscriptBackend:
 
     def _article_ast(self, book: Book, outputs, by_path: dict[str, Chapter], supplement_targets, settings):
         md = outputs["manuscript"].markdown
+        title = self.docs["manuscript"].front_matter.get("title")
+        if title and md.startswith(f"# {title}\n"):
+            md = md[len(f"# {title}\n"):]  # the title is the title page's, not a heading
         lines = []
         for line in md.split("\n"):
             m = INCLUDE.match(line)
@@ -374,10 +390,26 @@ class ManuscriptBackend:
         ast = pandoc.markdown_to_ast(self._wrap("manuscript", self.article, "\n".join(lines)))
         ast["blocks"] = _shift_headings(ast["blocks"])
         ast = _cite_outside(ast, supplement_targets)
-        ast, _ = number_book(ast, book.root, number_sections=False)
+        ast, numbering = number_book(ast, book.root, number_sections=False)
         ast["blocks"] = [b for div in ast["blocks"] for b in div["c"][1]]
         ast["blocks"] = _tables_to_end(ast["blocks"], str(settings.get("tables", "inline")))
-        return ast
+        return ast, {ident: t.text for ident, t in numbering.targets.items()}
+
+    @staticmethod
+    def _provisional_targets(raw: dict[str, Any]) -> dict[str, str]:
+        """Every cross-reference of the supplement that points outside it, as "the manuscript"."""
+        inside = _ids_of(raw["blocks"])
+        found: dict[str, str] = {}
+
+        def visit(node: dict[str, Any]) -> None:
+            if node["t"] == "Cite":
+                for c in node["c"][0]:
+                    ident = c["citationId"]
+                    if ident.startswith(XREF_PREFIXES) and ident not in inside:
+                        found[ident] = "the manuscript"
+
+        pandoc.walk(raw["blocks"], visit)
+        return found
 
     def _cite(self, book: Book, ast: dict[str, Any]) -> dict[str, Any]:
         if not book.bibliography:
@@ -405,7 +437,7 @@ class ManuscriptBackend:
         return meta
 
     def _title_page(self, settings: dict[str, Any], counts, blinded: bool) -> list[Any]:
-        authors = authors_from_metadata(self.config.get("author"), self.config.get("affiliations"))
+        authors = authors_from_metadata(self._author_metadata(), self.config.get("affiliations"))
         blocks: list[Any] = []
         if settings.get("running-title"):
             blocks.append(_para(_strong("Running title:"), {"t": "Space"},
