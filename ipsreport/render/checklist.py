@@ -117,7 +117,7 @@ def _cell(text: str) -> str:
 
 def checklist_markdown(heads: list[tuple[str, str]], rows: list[ChecklistRow], title: str) -> str:
     """The checklist as a markdown document (one pipe table per checklist) for the PDF and DOCX."""
-    parts = [f"# {_cell(title)}\n"]
+    parts = [f"# {_cell(title)}\n"] if title else []
     for cid, ctitle in heads:
         parts.append(f"\n## {_cell(ctitle)}\n\n| Item | Description | Where reported |\n|:--|:--|:--|")
         for r in rows:

@@ -552,7 +552,7 @@ class ManuscriptBackend:
         locations = locate(anchors, line_marks(out / "manuscript.pdf"))
         rows = fill_checklist(items, locations)
         (out / "checklist.json").write_text(checklist_json(rows), encoding="utf-8")
-        md = checklist_markdown(heads, rows, "Reporting checklist")
+        md = checklist_markdown(heads, rows, "")
         cast = pandoc.markdown_to_ast(md)
         meta = {"title": pandoc.meta_inlines("Reporting checklist: " + (self.book.title if self.book else ""))}
         self._write_pdf(cast, meta, settings, work, out / "checklist.pdf", set(), numbered=False)
