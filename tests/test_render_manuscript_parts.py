@@ -149,3 +149,25 @@ def test_docx_journal_layout(tmp_path):
     import docx
 
     assert docx.Document(str(target)).paragraphs[0].text == "Hello world."
+
+
+def test_headings_shift_tables_move_to_the_end_and_blinding_removes_identifying_divs():
+    from ipsreport.render import pandoc
+    from ipsreport.render.manuscript import _shift_headings, _strip_identifying, _tables_to_end
+
+    ast = pandoc.markdown_to_ast(
+        "# Results\n\n::: {shift-heading-level-by=\"1\"}\n# Primary {#sec-p}\n\n## Sub\n\ntext\n:::\n\n"
+        "::: {#tbl-a .ipsr-float .ipsr-tbl}\nT\n:::\n\nafter [@me; @other]\n\n"
+        "::: {#decl-funding .identifying}\nFunded by X.\n:::\n")
+    blocks = _shift_headings(ast["blocks"])
+    levels = [(b["c"][0], pandoc.stringify(b["c"][2])) for b in blocks if b["t"] == "Header"]
+    assert levels == [(1, "Results"), (2, "Primary"), (3, "Sub")]
+    moved = _tables_to_end(blocks, "end")
+    assert moved[-1]["c"][0][0] == "tbl-a" and [b["t"] for b in moved[-3:-1]] == ["RawBlock", "RawBlock"]
+    assert _tables_to_end(blocks, "inline") == blocks
+    blind = _strip_identifying(blocks, {"me"})
+    text = " ".join(pandoc.stringify(b) for b in blind if b["t"] == "Para")
+    assert "Funded" not in text and "[reference removed for blind review]" in text
+    cites = [c["citationId"] for b in blind if b["t"] == "Para" for i in b["c"] if i["t"] == "Cite" for c in i["c"][0]]
+    assert cites == ["other"]  # the other reference of the same citation stays
+    assert any(b["t"] == "Div" and b["c"][0][0] == "tbl-a" for b in blind)

@@ -150,7 +150,9 @@ def _strip_identifying(blocks: list[Any], self_citations: set[str]) -> list[Any]
         if node["t"] == "Div" and pandoc.has_class(node, "identifying"):
             return []
         if node["t"] == "Cite" and any(c["citationId"] in self_citations for c in node["c"][0]):
-            return pandoc.text_inlines("[reference removed for blind review]")
+            kept = [c for c in node["c"][0] if c["citationId"] not in self_citations]
+            removed = pandoc.text_inlines("[reference removed for blind review]")
+            return ([{"t": "Cite", "c": [kept, node["c"][1]]}, {"t": "Space"}] if kept else []) + removed
         return None
 
     return pandoc.walk(blocks, visit)
