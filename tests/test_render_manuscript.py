@@ -243,3 +243,13 @@ def test_figures_as_vector_pdf_and_600_ppi_png(rendered):
         assert round(im.info["dpi"][0]) >= 600
         # The raster covers the vector page at 600 pixels per inch (72 pt per inch).
         assert abs(im.width - float(reader.pages[0].mediabox.width) / 72 * 600) <= 2
+
+
+def test_tables_at_the_end_with_figure_legends_after_the_references(tmp_path):
+    project = _project(tmp_path)
+    settings = project / "config" / "manuscript.yaml"
+    settings.write_text(settings.read_text() + "tables: end\n")
+    _render(project)
+    text = _pdf_text(project / "_manuscript" / "manuscript.pdf")
+    assert text.index("References") < text.index("Figure legends") < text.rindex("Table 1")
+    assert (project / "_manuscript" / "figures" / "figure-1.pdf").is_file()

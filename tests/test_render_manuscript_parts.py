@@ -158,6 +158,7 @@ def test_headings_shift_tables_move_to_the_end_and_blinding_removes_identifying_
     ast = pandoc.markdown_to_ast(
         "# Results\n\n::: {shift-heading-level-by=\"1\"}\n# Primary {#sec-p}\n\n## Sub\n\ntext\n:::\n\n"
         "::: {#tbl-a .ipsr-float .ipsr-tbl}\nT\n:::\n\nafter [@me; @other]\n\n"
+        "::: {#fig-a .ipsr-float .ipsr-fig}\n![](x.png)\n\n::: {.ipsr-caption-text}\nFigure 1: Legend.\n:::\n:::\n\n"
         "::: {#decl-funding .identifying}\nFunded by X.\n:::\n")
     blocks = _shift_headings(ast["blocks"])
     levels = [(b["c"][0], pandoc.stringify(b["c"][2])) for b in blocks if b["t"] == "Header"]
@@ -165,6 +166,12 @@ def test_headings_shift_tables_move_to_the_end_and_blinding_removes_identifying_
     moved = _tables_to_end(blocks, "end")
     assert moved[-1]["c"][0][0] == "tbl-a" and [b["t"] for b in moved[-3:-1]] == ["RawBlock", "RawBlock"]
     assert _tables_to_end(blocks, "inline") == blocks
+    legends = [i for i, b in enumerate(moved) if b["t"] == "Header" and b["c"][1][0] == "figure-legends"]
+    legend = moved[legends[0] + 1]
+    assert legend["c"][0][0] == "fig-a" and pandoc.stringify(legend["c"][1][0]["c"][1]) == "Figure 1: Legend."
+    images = []
+    pandoc.walk(moved, lambda n: images.append(n) if n["t"] == "Image" else None)
+    assert images == []  # the figure itself is submitted as a file
     blind = _strip_identifying(blocks, {"me"})
     text = " ".join(pandoc.stringify(b) for b in blind if b["t"] == "Para")
     assert "Funded" not in text and "[reference removed for blind review]" in text

@@ -195,19 +195,28 @@ def _with_anchors(blocks: list[Any], labels: set[str]) -> list[Any]:
 
 
 def _tables_to_end(blocks: list[Any], layout: str) -> list[Any]:
-    """``tables: end``: every table float on its own page after everything else."""
+    """``tables: end``, as many journals ask: figures leave the text (they are submitted as files) and their
+    legends follow the references under "Figure legends"; then each table on its own page."""
     if layout != "end":
         return blocks
     tables: list[Any] = []
+    legends: list[Any] = []
 
     def take(node: dict[str, Any]) -> Any:
         if node["t"] == "Div" and pandoc.has_class(node, "ipsr-tbl"):
             tables.append(node)
             return []
+        if node["t"] == "Div" and pandoc.has_class(node, "ipsr-fig"):
+            # The legend keeps the figure's id, so that links to the figure land on its legend.
+            caption = [b for b in node["c"][1] if b.get("t") == "Div" and pandoc.has_class(b, "ipsr-caption-text")]
+            legends.append({"t": "Div", "c": [pandoc.attr(node["c"][0][0]), caption]})
+            return []
         return None
 
-    blocks = pandoc.walk(blocks, take)
-    out = list(blocks)
+    out = list(pandoc.walk(blocks, take))
+    if legends:
+        out += [{"t": "Header", "c": [1, pandoc.attr("figure-legends", ["unnumbered"]),
+                                      pandoc.text_inlines("Figure legends")]}, *legends]
     for t in tables:
         out += [_raw("typst", "#pagebreak()"), _raw("openxml", _DOCX_PAGE_BREAK), t]
     return out
@@ -285,6 +294,8 @@ class ManuscriptBackend:
         _, supplement_targets = self._supplement(book, raw_supplement, self._provisional_targets(raw_supplement))
         ast, article_targets = self._article_ast(book, outputs, by_path, supplement_targets, settings)
         supplement_ast, _ = self._supplement(book, raw_supplement, article_targets)
+        svgs = self._figure_svgs(ast, figures)  # before `tables: end` takes the figures out of the text
+        ast["blocks"] = _tables_to_end(ast["blocks"], str(settings.get("tables", "inline")))
 
         meta_base = self._meta(book, settings)
         labels = self._checklist_labels(book.root, settings)
@@ -314,7 +325,6 @@ class ManuscriptBackend:
         self._write_docx(supplement_ast, sup_meta, settings, ctx.work, out / "supplement.docx", layout=False)
 
         rows, missing = self._checklist(book.root, settings, typ, out, ctx.work)
-        svgs = self._figure_svgs(ast, figures)
         from .figexport import export_figures
 
         figure_files = export_figures(svgs, out / "figures")
@@ -394,7 +404,6 @@ class ManuscriptBackend:
         ast = _cite_outside(ast, supplement_targets)
         ast, numbering = number_book(ast, book.root, number_sections=False)
         ast["blocks"] = [b for div in ast["blocks"] for b in div["c"][1]]
-        ast["blocks"] = _tables_to_end(ast["blocks"], str(settings.get("tables", "inline")))
         return ast, {ident: t.text for ident, t in numbering.targets.items()}
 
     @staticmethod
