@@ -28,7 +28,7 @@ import yaml
 from . import RenderError, pandoc
 from .checklist import (checklist_json, checklist_markdown, fill_checklist, load_checklists, missing_required)
 from .crossref import XREF_PREFIXES, number_book
-from .frontmatter import authors_from_metadata, identifying_strings, placeholders
+from .frontmatter import authors_from_metadata, placeholders
 from .include import INCLUDE, include_target
 from .lines import Anchor, line_marks, locate
 from .pipeline import RenderContext
@@ -612,10 +612,3 @@ class ManuscriptBackend:
         items = [BundleItem(out / name, name, role) for name, role in roles if (out / name).is_file()]
         items += [BundleItem(p, f"figures/{p.name}", "figure") for p in figure_files]
         write_bundle(out / "submission.zip", items)
-
-
-def identifying_author_strings(root: Path) -> list[str]:
-    """Names, affiliations and e-mails of ``_quarto.yml``'s authors (what the blinded files must not show)."""
-    config = yaml.safe_load((Path(root) / "_quarto.yml").read_text(encoding="utf-8")) or {}
-    return identifying_strings(config.get("author"), config.get("affiliations"))
-
