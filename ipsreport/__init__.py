@@ -11,7 +11,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = {"feasibility", "figures", "format", "tables", "trial", "wording", "results", "concordance"}
+_MODULES = {"feasibility", "figures", "format", "markup", "tables", "trial", "wording", "results", "concordance"}
 _ATTRIBUTES = {
     "load_ips_pain": "ipsreport.data.load",
     "load_instep": "ipsreport.data.load",

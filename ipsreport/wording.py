@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+from IPython.display import Markdown
+
 from ipsreport.format import fmt_ci, fmt_est_ci, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.markup import markdown_of
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
@@ -23,19 +26,20 @@ __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "concl
 ALPHA = 0.05
 
 
-def data_notice(*datasets) -> str:
+def data_notice(*datasets) -> Markdown:
     """A visible callout when any data set is a synthetic reconstruction; nothing for real data.
 
-    Under the built-in engine every page already carries the notice as a banner, so the callout (needed
-    under Quarto) is left out there.
+    Markdown for an ``output: asis`` cell; the notices come from the data sets' ``dataset.yaml`` and are
+    escaped. Under the built-in engine every page already carries the notice as a banner, so the callout
+    (needed under Quarto) is left out there.
     """
     if os.environ.get("IPSREPORT_ENGINE") == "builtin":
-        return ""
+        return Markdown("")
     texts = [getattr(d, "notice", "") or "These data are a synthetic reconstruction that matches the published "
              "summaries; they are not participant data." for d in datasets if getattr(d, "synthetic", False)]
     if not texts:
-        return ""
-    return "::: {.callout-warning}\n## Synthetic data\n\n" + " ".join(texts) + "\n:::\n"
+        return Markdown("")
+    return markdown_of("::: {{.callout-warning}}\n## Synthetic data\n\n{notice}\n:::\n", notice=" ".join(texts))
 
 
 def p_text(p: float) -> str:
@@ -344,9 +348,15 @@ def _capital(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def sample_size_method_sentence(method: str, size=None, other=None) -> str:
+def sample_size_method_sentence(method: str, size=None, other=None) -> Markdown:
     """The sample-size formula named by the configured ``method`` and, given the results, what it and the
-    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`)."""
+    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`).
+
+    Markdown (the formula is typeset), written entirely by the package: no piece comes from data."""
+    return Markdown(_sample_size_method_text(method, size, other))
+
+
+def _sample_size_method_text(method: str, size=None, other=None) -> str:
     if method not in _SAMPLE_SIZE_FORMULAS:
         raise ValueError(f"config/design.yaml: unknown sample-size method {method!r}; "
                          f"known: {sorted(_SAMPLE_SIZE_FORMULAS)}")
@@ -499,8 +509,8 @@ def phase_boundary_source(data) -> str:
     """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
     if not getattr(data, "synthetic", False):
         return ""
-    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
-            "in config/design.yaml)")
+    return (", a date the paper does not give: the boundary is a choice of the synthetic reconstruction, set in "
+            "config/design.yaml")
 
 
 def family_list(families: dict[str, str]) -> str:

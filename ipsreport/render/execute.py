@@ -22,8 +22,10 @@ from typing import Any
 import nbformat
 
 from . import RenderError
+from .inline import quarto_inline_markdown
 from .project import Book, Chapter
 from .qmd import Cell, Document, InlineExpr, Markdown
+from .safety import check_computed_markup
 
 __all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS"]
 
@@ -121,9 +123,15 @@ def _setup_code(book: Book) -> str:
         "import matplotlib as _ipsr_mpl\n"
         f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
         f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
-        "def _ipsr_inline(value):\n"
+        # Inline values as Quarto evaluates them: a Jupyter user expression, formatted by IPython into a MIME
+        # bundle (see ipsreport/render/inline.py for how the bundle becomes markdown).
+        "def _ipsr_inline(expr):\n"
+        "    import json\n"
         "    from IPython.display import display\n"
-        f"    display({{{INLINE_MIME!r}: str(value)}}, raw=True)\n"
+        "    result = get_ipython().user_expressions({'0': expr})['0']\n"
+        "    if result.get('status') != 'ok':\n"
+        "        raise type(str(result.get('ename') or 'Error'), (Exception,), {})(result.get('evalue', ''))\n"
+        f"    display({{{INLINE_MIME!r}: json.dumps(result['data'])}}, raw=True)\n"
     )
 
 
@@ -160,7 +168,7 @@ def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbform
         else:
             for part in block.parts:
                 if isinstance(part, InlineExpr):
-                    add(f"_ipsr_inline({part.expr})", {"kind": "inline", "expr": part})
+                    add(f"_ipsr_inline({part.expr!r})", {"kind": "inline", "expr": part})
     add(_teardown_code(reads_file), {"kind": "setup"})
     return nb, roles
 
@@ -239,7 +247,8 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
 
 
 def _output_markdown(
-    outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int
+    outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int,
+    raw_html: list[str],
 ) -> list[str]:
     pieces: list[str] = []
     asis = opts.get("output") == "asis"
@@ -271,8 +280,9 @@ def _output_markdown(
             width = f"{{width={width_px / dpi:.2f}in}}" if width_px else ""
             pieces.append(f"![](figures/{name}){width}\n")
         elif "text/html" in data:
-            html = data["text/html"]
-            pieces.append(html + "\n" if asis else _raw_html(html))
+            # A raw HTML block even in an asis cell: HTML read as markdown would let its text become markup.
+            raw_html.append(data["text/html"])
+            pieces.append(_raw_html(data["text/html"]))
         elif "text/plain" in data:
             text = data["text/plain"]
             pieces.append(text + "\n" if asis else _code_block(text, ".cell-output"))
@@ -288,7 +298,9 @@ def _float_kind(opts: dict[str, Any]) -> str | None:
     return None
 
 
-def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[str, bytes], dpi: int) -> str:
+def _cell_markdown(
+    cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[str, bytes], dpi: int, raw_html: list[str]
+) -> str:
     if opts.get("include", True) is False:
         return ""
     pieces: list[str] = []
@@ -296,7 +308,7 @@ def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[st
         pieces.append(_code_block(cell.source, ".python .cell-code"))
     body: list[str] = []
     if opts.get("output", True) is not False:
-        body = _output_markdown(nb_cell.get("outputs", []), opts, chapter, figures, dpi)
+        body = _output_markdown(nb_cell.get("outputs", []), opts, chapter, figures, dpi, raw_html)
     kind = _float_kind(opts)
     if kind and body:
         label = str(opts.get("label") or "")
@@ -312,6 +324,14 @@ def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[st
 def _title_heading(doc: Document) -> str:
     title = doc.front_matter.get("title")
     return f"# {title}\n\n" if title else ""
+
+
+def _source_markdown(doc: Document) -> str:
+    """What the chapter's author wrote as markdown: the prose, each inline expression replaced by a placeholder
+    number, and the cells' captions."""
+    parts = (p if isinstance(p, str) else "0" for b in doc.blocks if isinstance(b, Markdown) for p in b.parts)
+    captions = [str(c.options[k]) for c in doc.cells for k in ("tbl-cap", "fig-cap") if c.options.get(k)]
+    return _title_heading(doc) + "".join(parts) + "".join(f"\n\n{cap}\n" for cap in captions)
 
 
 def static_chapter(book: Book, chapter: Chapter, doc: Document) -> ChapterOutput:
@@ -331,18 +351,21 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
     by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
     by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
     figures: dict[str, bytes] = {}
+    raw_html: list[str] = []  # the HTML outputs the engine wrapped as raw blocks
     md: list[str] = [_title_heading(doc)]
     for block in doc.blocks:
         if isinstance(block, Cell):
-            md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures, book.fig_dpi))
+            md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures,
+                                     book.fig_dpi, raw_html))
             continue
         for part in block.parts:
             if isinstance(part, str):
                 md.append(part)
                 continue
             outs = by_inline[id(part)].get("outputs", [])
-            values = [o["data"][INLINE_MIME] for o in outs if INLINE_MIME in o.get("data", {})]
-            md.append(values[-1] if values else "")
+            bundles = [json.loads(o["data"][INLINE_MIME]) for o in outs if INLINE_MIME in o.get("data", {})]
+            md.append(quarto_inline_markdown(bundles[-1] if bundles else {}, part.expr, f"{doc.path}:{part.line}"))
+    check_computed_markup("".join(md), _source_markdown(doc), figures, raw_html, doc.path)
     results_file = work / "results" / f"{chapter.slug}.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
