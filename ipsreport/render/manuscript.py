@@ -237,6 +237,7 @@ class ManuscriptBackend:
         self.config: dict[str, Any] = {}
         self.article: str = ""
         self.included: list[str] = []
+        self._typst_root: Path | None = None
 
     def chapters(self, root: Path, config: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
         merged = read_project_config(root, self.profile)
@@ -271,6 +272,7 @@ class ManuscriptBackend:
 
         book, summary = self.book, ctx.summary
         assert book is not None
+        self._typst_root = None
         settings = manuscript_settings(book.root)
         kernels_before = _execute.KERNEL_STARTS
         article_ch = Chapter(self.article, "front", "manuscript")
@@ -526,14 +528,21 @@ class ManuscriptBackend:
         if not numbered:
             meta.pop("line-numbers", None)
             meta.setdefault("papersize", pandoc.meta_inlines("a4"))
+        from .pdf import break_long_words, typst_folder
+
         blocks = _with_anchors(ast["blocks"], labels) if labels else ast["blocks"]
-        doc = native_tables({**ast, "meta": meta, "blocks": blocks})
+        doc = break_long_words(native_tables({**ast, "meta": meta, "blocks": blocks}))
+        # As for the book: Typst's root holds only the sources and a copy of the figures, never the kernels'
+        # files in the work folder.
+        if self._typst_root is None:
+            self._typst_root = typst_folder(work)  # once per render: the figures are all written by then
+        root = self._typst_root
         source = pandoc.ast_to(doc, "typst-citations", ["--standalone", f"--template={TEMPLATE}", "--wrap=preserve"],
-                               cwd=work)
-        typ = work / (target.stem + ".typ")
+                               cwd=root)
+        typ = root / (target.stem + ".typ")
         typ.write_text(source, encoding="utf-8")
         try:
-            typst.compile(str(typ), output=str(target), root=str(work), timestamp=0)
+            typst.compile(str(typ), output=str(target), root=str(root), timestamp=0)
         except Exception as e:
             raise RenderError(f"typst could not compile {target.name} ({typ}):\n  {str(e).strip()}") from None
         return typ
@@ -558,7 +567,7 @@ class ManuscriptBackend:
         import typst
 
         heads, items = load_checklists(root / path)
-        raw = json.loads(typst.query(str(typ), "<ipsr-anchor>", field="value", root=str(work)))
+        raw = json.loads(typst.query(str(typ), "<ipsr-anchor>", field="value", root=str(typ.parent)))
         anchors = [Anchor(str(a["label"]), str(a["at"]), int(a["page"]), float(a["y"])) for a in raw]
         locations = locate(anchors, line_marks(out / "manuscript.pdf"))
         rows = fill_checklist(items, locations)
