@@ -188,6 +188,7 @@ def test_checklist_gives_pages_and_lines_or_not_reported(rendered):
     project, _ = rendered
     rows = _checklist(project)
     assert rows["1a"]["status"] == "reported" and rows["1a"]["page"] == 1
+    assert rows["1a"]["first_line"] == 1 and rows["1a"]["last_line"] >= 1  # the title's own lines
     for item in ("6", "16a"):
         assert rows[item]["status"] == "reported"
         assert rows[item]["page"] >= 1 and 1 <= rows[item]["first_line"] <= rows[item]["last_line"]

@@ -82,7 +82,7 @@ def fill_checklist(items: list[ChecklistItem], locations: dict[str, Location]) -
                                      item.required, ()))
             continue
         first = found[0]
-        if first == TITLE_PLACE:
+        if first == TITLE_PLACE and TITLE_PLACE not in locations:
             page, a, b = 1, None, None
         else:
             loc = locations[first]
