@@ -571,8 +571,9 @@ def comparison_with_ips_trials_sentence(row, p_ips: float, p_control: float) -> 
 def sample_size_shortfall_sentence(n_analysed: int, n_per_group: int, target: int) -> str:
     """Analysed participants against the sample size and the recruitment target."""
     short = n_analysed < 2 * n_per_group
+    target_word = "short of" if n_analysed < target else "reaching"
     return (f"The trial analysed {n_analysed} participants, {'fewer than' if short else 'at least'} the "
-            f"{2 * n_per_group} its sample size calculation required and {'short of' if n_analysed < target else 'reaching'} "
+            f"{2 * n_per_group} its sample size calculation required and {target_word} "
             f"the {target} it aimed to recruit, so its estimates are imprecise.")
 
 
@@ -592,7 +593,7 @@ def pilot_allocation_limitation(n_randomised: int, n_total: int) -> str:
 def recruitment_yield_sentence(primary_care_row, pain_row, mailout_row) -> str:
     """The pilot's recruitment by setting (rows of ``recruitment_by_setting``) and the mail-out's yield, the one
     primary-care method whose denominator counts everyone invited (``recruitment_by_method``)."""
-    return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its mail-out, the one "
-            f"method whose denominator counts everyone invited, recruited {int(mailout_row['recruited'])} of "
-            f"{int(mailout_row['approached'])} people sent a pack ({fmt_pct(mailout_row['percent'])}%). Pain "
+    return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its "
+            "mail-out, the one method whose denominator counts everyone invited, recruited "
+            f"{int(mailout_row['recruited'])} of {int(mailout_row['approached'])} people sent a pack ({fmt_pct(mailout_row['percent'])}%). Pain "
             f"services added {int(pain_row['recruited'])}.")

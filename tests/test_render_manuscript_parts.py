@@ -124,7 +124,8 @@ def test_author_schema_placeholders_and_identifying_strings():
     assert authors[1].affiliations == ("Analytical Unit",)
     assert placeholders({"author": meta}) == ["author[0].email"]
     assert normalize_author(meta[0]) == {"name": "Ada Lovelace", "affiliation": "Analytical Unit"}
-    assert identifying_strings(meta, [{"id": "u", "name": "Analytical Unit"}]) == ["0000-0001-2345-6789", "Analytical Unit", "Charles Babbage", "Ada Lovelace"]
+    assert identifying_strings(meta, [{"id": "u", "name": "Analytical Unit"}]) == [
+        "0000-0001-2345-6789", "Analytical Unit", "Charles Babbage", "Ada Lovelace"]
 
 
 def test_the_projects_author_metadata_keeps_the_book_title_page(tmp_path):

@@ -30,7 +30,8 @@ def _sect_pr(paper: str, line_numbers: bool) -> str:
     return ('<w:sectPr>'
             f'<w:footerReference w:type="default" r:id="{_FOOTER_REL_ID}"/>'
             f'<w:pgSz w:w="{width}" w:h="{height}"/>'
-            '<w:pgMar w:top="1418" w:right="1418" w:bottom="1418" w:left="1701" w:header="709" w:footer="709" w:gutter="0"/>'
+            '<w:pgMar w:top="1418" w:right="1418" w:bottom="1418" w:left="1701" w:header="709" w:footer="709" '
+            'w:gutter="0"/>'
             + ('<w:lnNumType w:countBy="1" w:restart="continuous"/>' if line_numbers else "")
             + "</w:sectPr>")
 

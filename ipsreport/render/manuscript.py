@@ -519,7 +519,8 @@ class ManuscriptBackend:
                              line_numbers=layout and str(settings.get("line-numbers", "continuous")) == "continuous")
         return target
 
-    def _write_pdf(self, ast, meta, settings, work: Path, target: Path, labels: set[str], numbered: bool = True) -> Path:
+    def _write_pdf(self, ast, meta, settings, work: Path, target: Path, labels: set[str],
+                   numbered: bool = True) -> Path:
         try:
             import typst
         except ImportError:
