@@ -595,5 +595,5 @@ def recruitment_yield_sentence(primary_care_row, pain_row, mailout_row) -> str:
     primary-care method whose denominator counts everyone invited (``recruitment_by_method``)."""
     return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its "
             "mail-out, the one method whose denominator counts everyone invited, recruited "
-            f"{int(mailout_row['recruited'])} of {int(mailout_row['approached'])} people sent a pack ({fmt_pct(mailout_row['percent'])}%). Pain "
-            f"services added {int(pain_row['recruited'])}.")
+            f"{int(mailout_row['recruited'])} of {int(mailout_row['approached'])} people sent a pack "
+            f"({fmt_pct(mailout_row['percent'])}%). Pain services added {int(pain_row['recruited'])}.")
