@@ -179,3 +179,21 @@ def test_headings_shift_tables_move_to_the_end_and_blinding_removes_identifying_
     cites = [c["citationId"] for b in blind if b["t"] == "Para" for i in b["c"] if i["t"] == "Cite" for c in i["c"][0]]
     assert cites == ["other"]  # the other reference of the same citation stays
     assert any(b["t"] == "Div" and b["c"][0][0] == "tbl-a" for b in blind)
+
+
+def test_an_included_file_is_part_of_the_chapter_cache_key(tmp_path):
+    import shutil
+
+    from ipsreport.render import cache
+    from ipsreport.render.project import read_book
+
+    shutil.copytree(ROOT / "tests" / "fixtures" / "book", tmp_path / "book")
+    project = tmp_path / "book"
+    (project / "chapters" / "_part.qmd").write_text("Shared text.\n")
+    methods = project / "chapters" / "01-methods.qmd"
+    methods.write_text(methods.read_text() + "\n{{< include _part.qmd >}}\n")
+    book = read_book(project)
+    chapter = next(ch for ch in book.chapters if ch.path == "chapters/01-methods.qmd")
+    before = cache.chapter_key("shared", book, chapter)
+    (project / "chapters" / "_part.qmd").write_text("Changed text.\n")
+    assert cache.chapter_key("shared", book, chapter) != before
