@@ -1,4 +1,4 @@
-# Two entry points: `make report` renders the book, `make test` runs the tests.
+# Two entry points: `make report` renders the book and the journal manuscript, `make test` runs the tests.
 # Both create the virtual environment on first use and reinstall when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/ipsreport render
+	$(BIN)/ipsreport render --profile manuscript
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,4 +31,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 
 clean:
-	rm -rf _book .ipsreport-cache
+	rm -rf _book _manuscript .ipsreport-cache

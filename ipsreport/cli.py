@@ -35,8 +35,16 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Replace an output folder that holds no results.json "
                                         "of an earlier render.")] = False,
     project_dir: ProjectDir = Path("."),
+    profile: Annotated[str | None, typer.Option("--profile", help="Quarto profile: `manuscript` renders the "
+                                                "journal manuscript to _manuscript/.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="With --profile manuscript: fail while a required "
+                                         "checklist item is not reported or a placeholder is left.")] = False,
 ) -> None:
-    """Render the book to _book/ (HTML pages, PDF, DOCX and results.json)."""
+    """Render the book to _book/ (HTML pages, PDF, DOCX and results.json), or with --profile manuscript the
+    journal manuscript to _manuscript/."""
+    if profile is not None:
+        _render_profile(profile, strict, no_cache, force, project_dir)
+        return
     from ipsreport.render import RenderError
     from ipsreport.render.engine import print_summary, render_book
     from ipsreport.render.lock import RenderBusy
@@ -222,3 +230,25 @@ def publish_zip(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+def _render_profile(profile: str, strict: bool, no_cache: bool, force: bool, project_dir: Path) -> None:
+    """``render --profile NAME``: the manuscript profile is rendered by the manuscript backend through the same
+    pipeline (lock, pre-/post-render scripts, atomic swap)."""
+    from ipsreport.render import RenderError
+    from ipsreport.render.engine import print_summary
+    from ipsreport.render.lock import RenderBusy
+    from ipsreport.render.manuscript import ManuscriptBackend
+    from ipsreport.render.pipeline import run_pipeline
+
+    try:
+        summary = run_pipeline(project_dir.resolve(), ManuscriptBackend(profile, strict=strict),
+                               ["pdf", "docx"], use_cache=not no_cache, force=force, console=console)
+    except RenderBusy as err:
+        console.print(str(err), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except RenderError as err:
+        console.print("[bold red]Render failed; the previous output was left as it was.[/]")
+        console.print(str(err), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    print_summary(summary, console)

@@ -228,9 +228,9 @@ def concordance_sentence(study: str, counts) -> str:
 
 _THRESHOLD_ORIGINS = {
     "post_hoc": ("The thresholds are this report's own, not the pilot's: the pilot published no progression "
-                 "criteria, and these were set in `config/design.yaml` after its results were known (post hoc), "
+                 "criteria, and these were set in config/design.yaml after its results were known (post hoc), "
                  "so the verdicts illustrate how such criteria would read rather than test a prespecified rule."),
-    "prespecified": ("The thresholds, recorded in `config/design.yaml`, were fixed before the pilot's data were "
+    "prespecified": ("The thresholds, recorded in config/design.yaml, were fixed before the pilot's data were "
                      "seen."),
 }
 
@@ -531,3 +531,71 @@ def clda_caveat(data) -> str:
         return ""
     return ("These estimates, too, depend on how the synthetic reconstruction linked each person's scores over "
             "time, which the published summaries do not determine; the paper has no such analysis to compare with.")
+
+
+# --- Introduction and Discussion of the article -------------------------------------------------------------
+
+def prior_ips_rates_phrase(p_ips: float, p_control: float) -> str:
+    """The employment rates of earlier IPS trials that the trial's protocol planned with (proportions 0–1)."""
+    return (f"{fmt_pct(100 * p_ips, 0)}% of participants found competitive work with IPS against "
+            f"{fmt_pct(100 * p_control, 0)}% with other vocational services")
+
+
+def reconstruction_caveat(*datasets) -> str:
+    """The limitation that the numbers come from reconstructed, not real, participant data; empty for real data."""
+    names = [getattr(d, "name", None) or "a data set" for d in datasets if getattr(d, "synthetic", False)]
+    if not names:
+        return ""
+    which = "both studies" if len(names) == len(datasets) and len(names) > 1 else "part of the data"
+    return ("Every number in this article is computed from synthetic participant data for "
+            f"{which}, reconstructed to match the published summaries: the reconstruction reproduces the "
+            "published margins, not the real associations between variables, so estimates that depend on "
+            "those associations (the mixed models, adjusted and within-person analyses) are illustrations of the "
+            "method rather than findings, and every number agrees with the papers only as closely as the "
+            "concordance tables of the supplement show.")
+
+
+def comparison_with_ips_trials_sentence(row, p_ips: float, p_control: float) -> str:
+    """How the trial's 12-month rates compare with the earlier IPS trials' rates the protocol assumed."""
+    ips, tau = row["ips_percent"], row["tau_percent"]
+    planned = 100 * (p_ips - p_control)
+    observed = ips - tau
+    ips_side = "below" if ips < 100 * p_ips else "above" if ips > 100 * p_ips else "equal to"
+    tau_side = "above" if tau > 100 * p_control else "below" if tau < 100 * p_control else "equal to"
+    gap = "smaller than" if observed < planned else "larger than" if observed > planned else "equal to"
+    return (f"The IPS arm's {fmt_pct(ips)}% employed by 12 months is {ips_side} the "
+            f"{fmt_pct(100 * p_ips, 0)}% of earlier IPS trials in severe mental illness, and the TAU arm's "
+            f"{fmt_pct(tau)}% is {tau_side} their {fmt_pct(100 * p_control, 0)}%; the difference between the "
+            f"arms, {fmt_num(observed, 1)} percentage points, is {gap} the {fmt_num(planned, 0)} points the "
+            "protocol planned for.")
+
+
+def sample_size_shortfall_sentence(n_analysed: int, n_per_group: int, target: int) -> str:
+    """Analysed participants against the sample size and the recruitment target."""
+    short = n_analysed < 2 * n_per_group
+    target_word = "short of" if n_analysed < target else "reaching"
+    return (f"The trial analysed {n_analysed} participants, {'fewer than' if short else 'at least'} the "
+            f"{2 * n_per_group} its sample size calculation required and {target_word} "
+            f"the {target} it aimed to recruit, so its estimates are imprecise.")
+
+
+def response_range_sentence(low: float, high: float) -> str:
+    return (f"Response to the employment question ranged from {fmt_pct(low, 0)}% to {fmt_pct(high, 0)}% of the "
+            "analysed participants, and the main comparisons use respondents only.")
+
+
+def pilot_allocation_limitation(n_randomised: int, n_total: int) -> str:
+    """The pilot's allocation: randomised for the first participants only."""
+    if n_randomised >= n_total:
+        return "All pilot participants were randomised."
+    return (f"In the pilot only the first {n_randomised} of {n_total} participants were randomised; the rest "
+            "were allocated by the availability of IPS, so its arms are not comparable groups.")
+
+
+def recruitment_yield_sentence(primary_care_row, pain_row, mailout_row) -> str:
+    """The pilot's recruitment by setting (rows of ``recruitment_by_setting``) and the mail-out's yield, the one
+    primary-care method whose denominator counts everyone invited (``recruitment_by_method``)."""
+    return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its "
+            "mail-out, the one method whose denominator counts everyone invited, recruited "
+            f"{int(mailout_row['recruited'])} of {int(mailout_row['approached'])} people sent a pack "
+            f"({fmt_pct(mailout_row['percent'])}%). Pain services added {int(pain_row['recruited'])}.")

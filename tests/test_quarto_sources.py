@@ -13,7 +13,7 @@ PANACHE = Path(sys.executable).with_name("panache")
 
 
 def _lint(folder: Path) -> subprocess.CompletedProcess:
-    files = ["index.qmd", "chapters"]
+    files = ["index.qmd", "manuscript.qmd", "chapters"]
     return subprocess.run([str(PANACHE), "lint", *files], cwd=folder, capture_output=True, text=True, timeout=120)
 
 
@@ -35,10 +35,12 @@ def test_sources_lint_clean():
 
 def test_linter_catches_a_broken_cross_reference(tmp_path):
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
-    for name in ("index.qmd", "_quarto.yml", "panache.toml", "references.bib"):
+    for name in ("index.qmd", "manuscript.qmd", "_quarto.yml", "panache.toml", "references.bib"):
         shutil.copy(ROOT / name, tmp_path / name)
-    index = tmp_path / "index.qmd"
-    index.write_text(index.read_text().replace("@sec-secondary", "@sec-no-such-section"))
+    # The abstract (included by index.qmd and manuscript.qmd) refers to the secondary outcomes.
+    abstract = tmp_path / "chapters" / "_abstract.qmd"
+    assert "@sec-secondary" in abstract.read_text()
+    abstract.write_text(abstract.read_text().replace("@sec-secondary", "@sec-no-such-section"))
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "@sec-no-such-section" in result.stdout + result.stderr

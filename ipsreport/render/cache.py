@@ -125,6 +125,10 @@ def chapter_key(shared: str, book: Book, chapter: Chapter) -> str:
     h = hashlib.sha256(shared.encode())
     h.update(chapter.path.encode() + b"\0" + chapter.slug.encode() + b"\0")
     h.update((book.root / chapter.path).read_bytes())
+    from .include import included_files
+
+    for rel in included_files(book.root, chapter.path):  # an included file changes the chapter
+        h.update(rel.encode() + b"\0" + (book.root / rel).read_bytes())
     return h.hexdigest()
 
 

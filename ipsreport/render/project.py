@@ -14,7 +14,8 @@ from . import RenderError
 
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
 SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "fig-format",
-                 "format", "lang", "filters"}
+                 "format", "lang", "filters",
+                 "author", "keywords"}
 # pre-render/post-render are run by the render pipeline (pipeline.py); render lists what Quarto renders, which
 # for the built-in engine is always the book's chapters.
 SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir", "render", "pre-render", "post-render"}
@@ -105,7 +106,11 @@ def _authors(value: Any) -> list[dict[str, str]]:
         if isinstance(item, str):
             out.append({"name": item})
         elif isinstance(item, dict) and "name" in item:
-            out.append({k: str(v) for k, v in item.items() if k in {"name", "affiliation", "email"}})
+            # Quarto's author schema: `affiliations` (list of names or {name, ...}) reads as one affiliation
+            # line; a placeholder e-mail (to be supplied) is not shown.
+            from .frontmatter import normalize_author
+
+            out.append(normalize_author(item))
         else:
             raise RenderError(f"_quarto.yml: book author {item!r} needs a name")
     return out
@@ -247,7 +252,8 @@ def read_book(project_dir: Path) -> Book:
         root=root,
         title=str(book.get("title") or "Untitled"),
         subtitle=book.get("subtitle"),
-        authors=_authors(book.get("author")),
+        # `book.author`, else the project-wide `author` (Quarto's author schema, shared with the manuscript).
+        authors=_authors(book.get("author") if book.get("author") is not None else cfg.get("author")),
         date=_date(book.get("date"), root, [root / c.path for c in chapters]),
         abstract=book.get("abstract"),
         chapters=chapters,

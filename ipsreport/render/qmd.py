@@ -244,6 +244,9 @@ def parse_qmd(text: str, path: str = "<qmd>") -> Document:
     return Document(path, meta, tuple(blocks))
 
 
-def read_qmd(root: Path, rel: str) -> Document:
-    path = Path(root) / rel
-    return parse_qmd(path.read_text(encoding="utf-8"), rel)
+def read_qmd(root: Path, rel: str, keep_include=None) -> Document:
+    """Parse ``rel`` with its ``{{< include >}}`` shortcodes expanded (``keep_include``: see
+    :func:`.include.expand_includes`)."""
+    from .include import expand_includes
+
+    return parse_qmd(expand_includes(Path(root), rel, keep=keep_include), rel)
