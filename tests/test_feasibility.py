@@ -306,7 +306,7 @@ def test_paid_work_is_reported_per_arm_by_its_own_ascertainment(pilot):
     text = wording.paid_work_comparison_sentence(paid.reset_index())
     assert "3 of 14 IPS respondents" in text and "lower in the IPS arm" in text
     html = tables.tbl_paid_work_12m(paid.reset_index()).as_raw_html()
-    assert "8/22, 36 (20–57)" in html and "3/14, 21 (8–48)" in html and "not an estimate of the effect" in html
+    assert "8/22, 36.4 (19.7–57.0)" in html and "3/14, 21.4 (7.6–47.6)" in html and "not an estimate of the effect" in html
 
 
 def test_planning_scenarios_are_named_and_come_from_the_config(design):
@@ -344,10 +344,10 @@ def test_recruitment_yields_keep_their_denominators_apart(pilot):
     assert by.loc["hand_search_telephone", "denominator"] == "patients identified as eligible"
     assert by.loc["database_mailout", "not_contactable"] == 5
     html = tables.tbl_recruitment(by.reset_index()).as_raw_html()
-    assert "1017 packs posted" in html and "6 identified eligible" in html and "Not contactable" in html
+    assert "1,017 packs posted" in html and "6 identified eligible" in html and "Not contactable" in html
     setting = fz.recruitment_by_setting(by.reset_index()).set_index("setting")
     text = wording.pooled_yield_sentence(setting.loc["primary_care"], by.reset_index())
-    assert "pools" in text and "1017 packs posted" in text and "6 patients identified as eligible" in text
+    assert "pools" in text and "1,017 packs posted" in text and "6 patients identified as eligible" in text
     assert "mail-out" in wording.identified_eligible_sentence(by.reset_index())
     assert fz.method_yield(by.reset_index(), "database_mailout").count == 26
     with pytest.raises(ValueError, match="poster"):

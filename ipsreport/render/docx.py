@@ -33,7 +33,7 @@ from .pdf import fit_images
 from .project import Book
 from .tables import native_tables
 
-__all__ = ["write_docx", "PAPER_TWIPS", "TableLayout", "table_layout", "token_width_pt", "CELL_MARGIN_PT"]
+__all__ = ["write_docx", "docx_from_ast", "PAPER_TWIPS", "TableLayout", "table_layout", "token_width_pt", "CELL_MARGIN_PT"]
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W}}}"
@@ -427,12 +427,22 @@ def write_docx(book: Book, ast: dict[str, Any], notice: str | None, abstract: st
                                    *pandoc.text_inlines(notice)]}
         doc["blocks"].insert(0, {"t": "Div", "c": [pandoc.attr("", ["ipsr-notice"], {"custom-style": "Notice"}), [para]]})
     ref_opt = book.format_options("docx").get("reference-doc")
-    reference = (book.root / str(ref_opt)) if ref_opt else _default_reference(book.papersize, work)
+    return docx_from_ast(word_captions(native_tables(doc)), target, work, papersize=book.papersize,
+                         reference_doc=(book.root / str(ref_opt)) if ref_opt else None,
+                         authors=[a["name"] for a in book.authors], toc=bool(book.format_options("docx").get("toc")))
+
+
+def docx_from_ast(doc: dict[str, Any], target: Path, work: Path, *, papersize: str, reference_doc: Path | None = None,
+                  authors: list[str] | None = None, toc: bool = False) -> Path:
+    """Write ``doc`` as a DOCX with the book's table and page handling: native tables with column widths from
+    their content (landscape when too wide), images within the text width, the page size of ``papersize`` (or
+    the reference document's), and ``authors`` as the document's creator."""
+    papersize = {"letter": "us-letter", "legal": "us-legal"}.get(papersize, papersize)  # the manuscript's names
+    reference = reference_doc or _default_reference(papersize, work)
     text_w = _page_geometry(reference)
-    page = PAPER_TWIPS.get(book.papersize, PAPER_TWIPS["a4"])
+    page = PAPER_TWIPS.get(papersize, PAPER_TWIPS["a4"])
     landscape_w = page[1] / 20 - 2 * MARGIN_TWIPS / 20
-    doc = word_captions(native_tables(doc))
-    doc = fit_images(doc, text_w / 72)
+    doc = fit_images(native_tables(doc), text_w / 72)
     layouts: list[TableLayout] = []
 
     def plan(node: dict[str, Any]) -> None:
@@ -443,8 +453,8 @@ def write_docx(book: Book, ast: dict[str, Any], notice: str | None, abstract: st
     pandoc.walk(doc, plan)
     # Highlighting costs ~0.5 s of pandoc start-up per run and echo is off in a report; code keeps "Source Code".
     args = ["-o", str(target), f"--resource-path={work}", "--syntax-highlighting=none", f"--reference-doc={reference}"]
-    if book.format_options("docx").get("toc"):
+    if toc:
         args.append("--toc")
     pandoc.ast_to(doc, "docx", args, cwd=work)
-    _postprocess(target, layouts, [a["name"] for a in book.authors], page)
+    _postprocess(target, layouts, list(authors or []), page)
     return target

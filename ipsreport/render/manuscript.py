@@ -35,7 +35,7 @@ from .pipeline import RenderContext
 from .profile import read_project_config
 from .project import Book, Chapter, read_book, read_notice
 from .qmd import Document, read_qmd
-from .tables import native_tables, proportional_column_widths
+from .tables import native_tables
 from .wordcount import docx_paragraphs, journal_word_counts
 
 __all__ = ["ManuscriptBackend", "SETTINGS_FILE", "manuscript_settings"]
@@ -509,10 +509,10 @@ class ManuscriptBackend:
     def _write_docx(self, ast, meta, settings, work: Path, target: Path, layout: bool = True) -> Path:
         from .docxlayout import apply_journal_layout
 
+        from .docx import docx_from_ast
+
         doc = {**ast, "meta": {k: v for k, v in meta.items() if k in {"title", "lang"}}}
-        doc = proportional_column_widths(native_tables(doc))
-        pandoc.ast_to(doc, "docx", ["-o", str(target), f"--resource-path={work}", "--syntax-highlighting=none"],
-                      cwd=work)
+        docx_from_ast(doc, target, work, papersize=str(settings.get("paper", "a4")))
         apply_journal_layout(target, paper=str(settings.get("paper", "a4")),
                              font_pt=float(str(settings.get("font-size", "12pt")).rstrip("pt")),
                              double=layout and str(settings.get("line-spacing", "double")) == "double",
