@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Render and check the IPS trial report.")
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)  # ":x:" in a message is text, never an emoji
 
 FORMATS = ("html", "pdf", "docx")
 

@@ -4,6 +4,7 @@ escaped and never through a markup or emoji formatter."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -315,7 +316,10 @@ def test_render_reports_data_problems_escaped_and_without_markup(tmp_path):
     set_cell(files, "instep/recruitment.csv", 0, "method", HOSTILE)
     write_data_dir(tmp_path, files)
     (tmp_path / "_quarto.yml").write_text(
-        "project:\n  type: book\nbook:\n  title: T\n  chapters:\n    - index.qmd\n", encoding="utf-8")
+        "project:\n  type: book\n  pre-render: _scripts/validate-data.py\nbook:\n  title: T\n  chapters:\n"
+        "    - index.qmd\n", encoding="utf-8")
+    (tmp_path / "_scripts").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "_scripts" / "validate-data.py", tmp_path / "_scripts")
     (tmp_path / "index.qmd").write_text("# T\n\nText.\n", encoding="utf-8")
     result = runner.invoke(app, ["render", "--to", "html", "--engine", "builtin", "-C", str(tmp_path)], color=True)
     assert result.exit_code == 2, result.output
