@@ -8,6 +8,7 @@ tests/test_book.py publishes a real render.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -261,3 +262,30 @@ def test_cli_gh_pages_prints_commit_and_changes(repo):
     assert "Published version 1 to origin/gh-pages" in result.stderr
     assert "commit " in result.stderr and "added" in result.stderr
     assert _cli(project, "gh-pages", "--remote", "nowhere").stderr.startswith("Not published: the repository has no remote")
+
+
+@pytest.mark.slow
+def test_publishing_a_real_render(rendered_report, tmp_path):
+    """The whole rendered book (every chapter page, the PDF and the DOCX) passes the guards and reaches the
+    gh-pages branch of a bare remote, with no participant ID in any file."""
+    project = tmp_path / "project"
+    shutil.copytree(rendered_report, project, ignore=shutil.ignore_patterns(".ipsreport-cache"))
+    (project / ".gitignore").write_text("_book/\n")
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "--bare", "-q", str(remote))
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "project")
+    _git(project, "remote", "add", "origin", str(remote))
+    before = _project_state(project)
+    publish.publish_gh_pages(project, message="for review")
+    assert _project_state(project) == before
+    clone = _clone_pages(remote, tmp_path / "pages")
+    pages = sorted(p.name for p in (project / "_book").glob("*.html"))
+    assert "index.html" in pages and len(pages) >= 8
+    for name in [*pages, "book.pdf", "book.docx", "results.json", ".nojekyll", "versions.html"]:
+        assert (clone / name).is_file(), name
+    ids = publish.participant_ids(project)
+    texts = "\n".join(text for _, text in publish.site_texts(clone))
+    assert "38.2" in texts or "Individual Placement and Support" in texts
+    assert not any(re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", texts) for i in ids)
