@@ -568,6 +568,7 @@ def tbl_secondary_sensitivity(secondary: pd.DataFrame, holm: pd.DataFrame) -> GT
                            f"P, Holm: the paper's variant adjusted by Holm's method over the "
                            f"{int(family['m'].iloc[0]) if len(family) else 0} tests of the family "
                            f"'{family['family_label'].iloc[0] if len(family) else ''}'."))
+    gt = _with_marks(gt, ["m6_p", "m12_p"])
     for note in _test_notes(secondary["test"]):
         gt = gt.tab_source_note(note)
     return _manuscript(gt)
@@ -640,6 +641,7 @@ def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adj
           .tab_source_note(f"Adjusted: risk ratio {rr} and risk difference {rd}"
                            " percentage points by marginal standardisation (delta-method 95% CIs); covariates chosen "
                            "by this report, not prespecified by the trial."))
+    gt = _with_marks(gt, ["p"])
     for note in _test_notes(bounds["test"]):
         gt = gt.tab_source_note(note)
     return _manuscript(gt)

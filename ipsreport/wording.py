@@ -296,9 +296,9 @@ def paid_work_comparison_sentence(paid) -> str:
     direction = ("higher in the IPS arm" if diff > 0 else "lower in the IPS arm" if diff < 0
                  else "the same in both arms")
     return (f"Measured the same way in both arms, by the 12-month questionnaire among those who returned it, "
-            f"{int(i['count'])} of {int(i['n'])} IPS respondents ({fmt_pct(i['percent'], 0)}%, 95% CI "
-            f"{fmt_ci(i['ci_low'], i['ci_high'], 0)}%) and {int(t['count'])} of {int(t['n'])} TAU respondents "
-            f"({fmt_pct(t['percent'], 0)}%, {fmt_ci(t['ci_low'], t['ci_high'], 0)}%) were in paid work; the "
+            f"{int(i['count'])} of {int(i['n'])} IPS respondents ({fmt_pct(i['percent'])}%, 95% CI "
+            f"{fmt_ci(i['ci_low'], i['ci_high'], 1)}%) and {int(t['count'])} of {int(t['n'])} TAU respondents "
+            f"({fmt_pct(t['percent'])}%, 95% CI {fmt_ci(t['ci_low'], t['ci_high'], 1)}%) were in paid work; the "
             f"proportion was {direction}.")
 
 
@@ -415,7 +415,7 @@ def clda_summary(clda, alpha: float = ALPHA) -> str:
     parts = []
     for r in hits.to_dict("records"):
         parts.append(f"{_lower(r['short'])} at {r['month']} months "
-                     f"({fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
+                     f"({fmt_est_ci_text(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
     return (f"Of {len(clda)} cLDA treatment effects, {len(hits)} fell below P = {fmt_num(alpha)} before adjustment: "
             + "; ".join(parts) + ".")
 
@@ -453,7 +453,7 @@ def phase_sentence(by_phase, mh, boundary, data) -> str:
     n = int(by_phase[["ips_n", "tau_n"]].to_numpy().sum())
     return (f"Participants randomized before {boundary:%-d %B %Y} were allocated 2:1, later ones 1:1.{source} "
             f"Stratified by phase ({_join(parts)}; n = {n}), the Mantel–Haenszel odds ratio was "
-            f"{fmt_est_ci(mh.odds_ratio, mh.ci_low, mh.ci_high)} (Robins–Breslow–Greenland 95% CI), and the "
+            f"{fmt_est_ci_text(mh.odds_ratio, mh.ci_low, mh.ci_high)} (Robins–Breslow–Greenland interval), and the "
             f"Breslow–Day test with Tarone's correction found {'no ' if mh.homogeneity_p_value >= ALPHA else ''}"
             f"evidence that the odds ratio differed between the phases ({p_text(mh.homogeneity_p_value)}).")
 
@@ -468,9 +468,9 @@ def bounds_sentence(bounds) -> str:
                else "so the verdict depends on what happened to them")
     return (f"In the analysed groups, {m1} IPS and {m2} TAU participants did not answer the 12-month employment "
             f"question. If every missing IPS participant had worked and no missing TAU participant had, the odds "
-            f"ratio would be {fmt_est_ci(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
+            f"ratio would be {fmt_est_ci_text(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
             f"({p_text(ips['p_value'])}, n = {int(ips['ips_n'] + ips['tau_n'])}); in the reverse case "
-            f"{fmt_est_ci(tau['odds_ratio'], tau['or_ci_low'], tau['or_ci_high'])} ({p_text(tau['p_value'])}), "
+            f"{fmt_est_ci_text(tau['odds_ratio'], tau['or_ci_low'], tau['or_ci_high'])} ({p_text(tau['p_value'])}), "
             f"{reading}.")
 
 
@@ -478,22 +478,22 @@ def adjusted_sentence(adjusted, covariate_labels: list[str]) -> str:
     """The adjusted primary analysis, its covariates labelled as the report's choice, OR, RR and RD."""
     return (f"Adjusted for {_join(covariate_labels)} — covariates chosen by this report, not prespecified by the "
             f"trial — in a logistic regression of the {adjusted.n} respondents, the odds ratio was "
-            f"{fmt_est_ci(adjusted.odds_ratio, adjusted.or_ci_low, adjusted.or_ci_high)}. Standardised over the "
+            f"{fmt_est_ci_text(adjusted.odds_ratio, adjusted.or_ci_low, adjusted.or_ci_high)}. Standardised over the "
             f"same participants, the predicted employment was {fmt_pct(100 * adjusted.risk_treated)}% with IPS and "
             f"{fmt_pct(100 * adjusted.risk_control)}% without, a risk ratio of "
-            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and a risk difference of "
-            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} "
-            "percentage points (95% CIs by the delta method).")
+            f"{fmt_est_ci_text(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and a risk difference of "
+            f"{fmt_est_ci_text(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} "
+            "percentage points (intervals by the delta method).")
 
 
 def abstract_effects(row, adjusted, covariate_labels: list[str]) -> str:
     """The abstract's absolute and relative effects at 12 months, each with its n."""
     n = int(row["ips_n"] + row["tau_n"])
     return (f"The absolute difference was "
-            f"{fmt_est_ci(row['risk_difference'], row['rd_ci_low'], row['rd_ci_high'], decimals=1)} percentage "
+            f"{fmt_est_ci_text(row['risk_difference'], row['rd_ci_low'], row['rd_ci_high'], decimals=1)} percentage "
             f"points (n = {n}). Adjusted for {_join(covariate_labels)} (this report's choice), the risk ratio was "
-            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and the risk difference "
-            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} points "
+            f"{fmt_est_ci_text(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and the risk difference "
+            f"{fmt_est_ci_text(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} points "
             f"(n = {adjusted.n}).")
 
 
@@ -580,7 +580,7 @@ def sample_size_shortfall_sentence(n_analysed: int, n_per_group: int, target: in
 
 
 def response_range_sentence(low: float, high: float) -> str:
-    return (f"Response to the employment question ranged from {fmt_pct(low, 0)}% to {fmt_pct(high, 0)}% of the "
+    return (f"Response to the employment question ranged from {fmt_pct(low)}% to {fmt_pct(high)}% of the "
             "analysed participants, and the main comparisons use respondents only.")
 
 

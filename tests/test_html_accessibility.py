@@ -256,12 +256,12 @@ def test_fig_alt_option_reaches_the_html_image():
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 8 + (100).to_bytes(4, "big") + (50).to_bytes(4, "big"))
     opts = {"label": "fig-a", "fig-cap": "Rates by arm.", "fig-alt": 'Two "rising" lines.'}
     nb_cell = {"outputs": [{"output_type": "display_data", "data": {"image/png": png.decode()}}]}
-    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100)
+    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100, [])
     body = pandoc.run(["-f", pandoc.READER, "-t", "html5"], md)
     img = structure_page(body).find("img")
     assert img["alt"] == 'Two "rising" lines.'
     opts.pop("fig-alt")
-    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100)
+    md = _cell_markdown(Cell("x", opts, 1), nb_cell, opts, Chapter("c.qmd", "chapter", "c"), {}, 100, [])
     assert structure_page(pandoc.run(["-f", pandoc.READER, "-t", "html5"], md)).find("img")["alt"] == "Rates by arm."
 
 
