@@ -11,12 +11,16 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = {"feasibility", "figures", "format", "tables", "trial", "wording", "results", "concordance"}
+_MODULES = {"feasibility", "figures", "format", "tables", "trial", "wording", "results", "concordance", "provenance",
+            "changes"}
 _ATTRIBUTES = {
     "load_ips_pain": "ipsreport.data.load",
     "load_instep": "ipsreport.data.load",
     "register": "ipsreport.results",
     "register_many": "ipsreport.results",
+    "reported": "ipsreport.results",
+    "reported_p": "ipsreport.results",
+    "reported_est_ci": "ipsreport.results",
     "fmt_est_ci": "ipsreport.format",
     "fmt_ci": "ipsreport.format",
     "fmt_int": "ipsreport.format",

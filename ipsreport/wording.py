@@ -206,3 +206,19 @@ def concordance_sentence(study: str, counts) -> str:
     total = int(sum(counts.values))
     parts = [f"{int(n)} {status}" for status, n in counts.items() if n]
     return f"Of the {study}'s {total} published numbers: {_join(parts)}."
+
+
+def concordance_sentence_reported(study: str, prefix: str, statuses):
+    """:func:`concordance_sentence` as a :class:`ipsreport.results.Phrase`, every count printed through the
+    results registry: the total under ``{prefix}.total`` and each status under
+    ``{prefix}.{status with _ for spaces}`` (zero counts left out)."""
+    from .results import Phrase, reported
+
+    counts = [(s, reported(f"{prefix}.{s.replace(' ', '_')}")) for s in statuses]
+    counts = [(s, r) for s, r in counts if r.value]
+    pieces: list = [f"Of the {study}'s ", reported(f"{prefix}.total"), " published numbers: "]
+    for i, (status, r) in enumerate(counts):
+        if i:
+            pieces.append(" and " if i == len(counts) - 1 else ", ")
+        pieces += [r, f" {status}"]
+    return Phrase((*pieces, "."))

@@ -51,9 +51,11 @@ def test_auto_engine_delegates_to_quarto_on_path(fake_quarto):
     assert Path(call["cwd"]) == fake_quarto.resolve()
     assert call["results_dir"] and not Path(call["results_dir"]).exists()  # a temp folder, removed afterwards
     results = json.loads((fake_quarto / "_book" / "results.json").read_text())
-    assert list(results.items()) == [("a.value", 1), ("b.value", 2), ("c.value", 3.5)]
+    assert [(k, v) for k, v in results.items() if not k.startswith("_")] == [("a.value", 1), ("b.value", 2),
+                                                                             ("c.value", 3.5)]
+    assert results["_meta"]["engine"] == "quarto"
     assert summary.engine == "quarto"
-    assert summary.changed_results == [("b.value", None, 2), ("c.value", 3.0, 3.5)]
+    assert summary.changed_results == [("b.value", None, "2"), ("c.value", "3.00", "3.50")]
     assert ("_book/index.html", len("<html>from quarto</html>")) in summary.files
 
 

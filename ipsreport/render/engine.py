@@ -35,7 +35,8 @@ class RenderSummary:
     executed: list[str] = field(default_factory=list)  # chapters run in a kernel
     cached: list[str] = field(default_factory=list)  # chapters taken from .ipsreport-cache
     static: list[str] = field(default_factory=list)  # chapters without code (no kernel needed)
-    changed_results: list[tuple[str, Any, Any]] = field(default_factory=list)
+    changed_results: list[tuple[str, Any, Any]] = field(default_factory=list)  # key, old, new printed forms
+    change_report: Path | None = None  # the report listing every change (changes.md)
     first_results: bool = False  # no previous results.json to compare with
     engine: str = "builtin"
     kernels_started: int = 0
@@ -77,22 +78,20 @@ def _old_results(out_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def _write_results(results: dict[str, dict[str, Any]], work: Path, target: Path) -> dict[str, Any]:
-    from ipsreport.results import merge_result_files
-
-    folder = work / "results-merged"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for slug, values in results.items():
-        path = folder / f"{slug}.json"
-        path.write_text(json.dumps(values), encoding="utf-8")
-        files.append(path)
+def _results_hook():
+    """The project's results step (merge, provenance, change report); None for a project without one."""
     try:
-        merged = merge_result_files(files)
+        from ipsreport import changes
+    except ImportError:
+        return None
+    return changes
+
+
+def _prepare_results(results: dict[str, dict[str, Any]], project_dir: Path, old: dict[str, Any], engine: str):
+    try:
+        return _results_hook().prepare_report(project_dir, results, old, engine)
     except ValueError as e:
         raise RenderError(f"results.json: {e}") from None
-    target.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return merged
 
 
 def _format_of(relative: Path) -> str | None:
@@ -101,7 +100,7 @@ def _format_of(relative: Path) -> str | None:
         return "pdf"
     if relative.suffix == ".docx":
         return "docx"
-    if relative.name == "results.json":
+    if relative.name in ("results.json", "changes.md"):
         return None
     return "html"
 
@@ -201,6 +200,9 @@ def _render_builtin(project_dir: Path, fmts: list[str], use_cache: bool, console
             from .assemble import assemble_book
 
             ast, numbering = assemble_book(book, outputs, work)
+            report = _prepare_results({s: o.results for s, o in outputs.items()}, book.root, _old_results(final),
+                                      "builtin")
+            ast = report.mark(ast)
             out = Path(tempfile.mkdtemp(prefix=f"{final.name}.tmp-", dir=final.parent))
             out.chmod(0o755)  # mkdtemp makes it private; _book is meant to be shared/served
             figures = work / "figures"
@@ -209,13 +211,13 @@ def _render_builtin(project_dir: Path, fmts: list[str], use_cache: bool, console
                 for name, data in o.figures.items():
                     (figures / name).write_bytes(data)
             _write_formats(book, fmts, ast, numbering, notice, docs, work, out, progress)
-            new_results = _write_results({s: o.results for s, o in outputs.items()}, work, out / "results.json")
-        old_results = _old_results(final)
-        summary.first_results = not old_results
-        summary.changed_results = _diff(old_results, new_results)
+            _results_hook().write_report(report, out, book.title)
+        summary.first_results, summary.changed_results = report.first, report.changed
         _keep_other_formats(final, out, fmts)
         swap_into_place(out, final)
         out = None
+        _results_hook().save_report(report)
+        summary.change_report = final / "changes.md"
     finally:
         if out is not None:
             shutil.rmtree(out, ignore_errors=True)
@@ -226,12 +228,6 @@ def _render_builtin(project_dir: Path, fmts: list[str], use_cache: bool, console
     summary.kernels_started = _execute.KERNEL_STARTS - kernels_before
     summary.elapsed = time.perf_counter() - start
     return summary
-
-
-def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    from ipsreport.results import diff_results
-
-    return diff_results(old, new)
 
 
 def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress) -> dict:
@@ -345,15 +341,25 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
     if summary.first_results:
         console.print(f"No previous results.json: {len(changed)} reported result(s) written.")
         return
-    console.print(f"{len(changed)} reported result(s) changed since the previous render:")
+    where = ""
+    if summary.change_report is not None:
+        try:
+            where = f" (every change: {summary.change_report.relative_to(summary.output_dir.parent).as_posix()})"
+        except ValueError:
+            where = f" (every change: {summary.change_report})"
+    console.print(f"{len(changed)} reported result(s) changed their printed value since the previous render{where}:",
+                  markup=False)
     limit = max(budget - 2, 5)
 
     def show(value: Any) -> str:
+        # Printed forms, cut short: a long data string must not flood (or slow down) the terminal.
         if value is None:
             return "(absent)"
-        return f"{value:.6g}" if isinstance(value, float) else repr(value)
+        text = str(value)[:200]
+        text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+        return text if len(text) <= 60 else text[:59] + "…"
 
     for key, old, new in changed[:limit]:
-        console.print(f"  {key}: {show(old)} → {show(new)}", markup=False)
+        console.print(f"  {key}: {show(old)} → {show(new)}", markup=False, highlight=False)
     if len(changed) > limit:
-        console.print(f"  … {len(changed) - limit} more")
+        console.print(f"  … {len(changed) - limit} more{where}", markup=False)

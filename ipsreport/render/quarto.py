@@ -28,9 +28,7 @@ def _output_dir(project_dir: Path) -> Path:
 
 
 def render_with_quarto(project_dir: Path, formats: list[str], use_cache: bool = True, console=None):
-    from ipsreport.results import merge_result_files
-
-    from .engine import RenderSummary, _diff, _old_results, _validate
+    from .engine import RenderSummary, _old_results, _prepare_results, _results_hook, _validate
 
     quarto = shutil.which("quarto")
     if quarto is None:
@@ -50,15 +48,13 @@ def render_with_quarto(project_dir: Path, formats: list[str], use_cache: bool = 
         if proc.returncode != 0:
             tail = "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
             raise RenderError(f"quarto render failed (exit {proc.returncode}):\n  {tail}")
-        try:
-            merged = merge_result_files(sorted(Path(results_dir).glob("*.json")))
-        except ValueError as e:
-            raise RenderError(f"results.json: {e}") from None
+        chapters = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(results_dir).glob("*.json"))}
+        report = _prepare_results(chapters, project_dir, old, "quarto")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    summary = RenderSummary(output_dir=out_dir, engine="quarto")
-    summary.first_results = not old
-    summary.changed_results = _diff(old, merged)
+    _results_hook().write_report(report, out_dir)
+    _results_hook().save_report(report)
+    summary = RenderSummary(output_dir=out_dir, engine="quarto", change_report=out_dir / "changes.md")
+    summary.first_results, summary.changed_results = report.first, report.changed
     summary.files = sorted(
         (p.relative_to(project_dir).as_posix(), p.stat().st_size) for p in out_dir.rglob("*") if p.is_file()
     )

@@ -1,0 +1,406 @@
+"""The change report: which reported values a render changed, as a reader sees them, and what changed in the
+data — kept across renders in the cache folder and written to ``_book/changes.html`` and ``changes.md``.
+
+Values are compared by their printed forms (:func:`ipsreport.results.diff_results`), so a change that never
+reaches the page is not a change; the ``_meta`` block is never compared. The data part comes from
+:mod:`ipsreport.datadiff` and holds counts only. The render engine calls :func:`prepare_report` with the
+per-chapter results, :meth:`ResultsReport.mark` on the book's AST (changed numbers get the class ``changed``
+and a note explains the highlighting in HTML), :func:`write_report` into the new output folder and, once the
+new output is in place, :func:`save_report` — the engine itself knows nothing about keys.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import datadiff
+from .results import META, REPORTED, diff_results, label_of, merge_result_files
+
+__all__ = [
+    "Change",
+    "RenderChanges",
+    "ResultsReport",
+    "compare",
+    "compare_results",
+    "changed_data_files",
+    "report_text",
+    "prepare_report",
+    "write_report",
+    "save_report",
+    "report_markdown",
+    "report_html",
+    "mark_changed",
+    "clip",
+    "CHANGES_DIR",
+    "MAX_HISTORY",
+]
+
+CHANGES_DIR = Path(".ipsreport-cache") / "changes"  # history and per-row digests, relative to the project
+MAX_HISTORY = 50  # renders kept in the report
+MAX_SHOWN = 80  # characters of a printed value quoted in a report or the console
+
+
+def clip(text: str | None, limit: int = MAX_SHOWN) -> str:
+    """A printed value as a report quotes it: ``(absent)`` for None, cut to ``limit`` characters with '…',
+    control characters shown as escapes (a data string must not drive the terminal)."""
+    if text is None:
+        return "(absent)"
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", str(text[: limit * 4]))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reported value whose printed form changed: ``key``, readable ``label``, ``chapter``, ``old`` and
+    ``new`` printed forms (None when absent on that side)."""
+
+    key: str
+    label: str
+    chapter: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class RenderChanges:
+    """What one render changed: ``rendered_at`` (UTC), ``previous_at`` (the render compared with), the
+    ``changes``, the ``data_files`` whose fingerprints changed (``(path, "changed" | "added" | "removed")``)
+    and the ``data`` diff per file (counts only)."""
+
+    rendered_at: str
+    previous_at: str | None
+    changes: tuple[Change, ...]
+    data_files: tuple[tuple[str, str], ...] = ()
+    data: tuple[datadiff.FileDataDiff, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RenderChanges:
+        return cls(d["rendered_at"], d.get("previous_at"), tuple(Change(**c) for c in d.get("changes", ())),
+                   tuple(tuple(x) for x in d.get("data_files", ())),
+                   tuple(datadiff.FileDataDiff(**{**x, "columns": tuple(tuple(c) for c in x.get("columns", ())),
+                                                  "columns_added": tuple(x.get("columns_added", ())),
+                                                  "columns_removed": tuple(x.get("columns_removed", ()))})
+                         for x in d.get("data", ())))
+
+
+def _chapter_of(results: dict[str, Any], key: str) -> str:
+    return ((results.get(REPORTED) or {}).get(key) or {}).get("chapter", "")
+
+
+def _label(results: dict[str, Any], key: str) -> str:
+    return ((results.get(REPORTED) or {}).get(key) or {}).get("label") or label_of(key)
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Reported values whose printed form differs between two results files (keys in order)."""
+    out = []
+    for key, a, b in diff_results(old, new):
+        side = new if b is not None else old
+        out.append(Change(key, _label(side, key), _chapter_of(side, key) or _chapter_of(old, key), a, b))
+    return out
+
+
+def changed_data_files(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(path, "changed" | "added" | "removed")`` for the data files whose sha256 differs between the
+    ``_meta`` blocks of two results files (empty when either has no ``_meta``)."""
+    a = {f["path"]: f["sha256"] for f in (old.get(META) or {}).get("data_files", [])}
+    b = {f["path"]: f["sha256"] for f in (new.get(META) or {}).get("data_files", [])}
+    if not a or not b:
+        return []
+    out = [(p, "changed") for p in sorted(a.keys() & b.keys()) if a[p] != b[p]]
+    out += [(p, "added") for p in sorted(b.keys() - a.keys())]
+    out += [(p, "removed") for p in sorted(a.keys() - b.keys())]
+    return sorted(out)
+
+
+# -- the report's two formats ---------------------------------------------------------------------------
+
+
+def _by_chapter(changes: tuple[Change, ...]) -> dict[str, list[Change]]:
+    groups: dict[str, list[Change]] = {}
+    for c in changes:
+        groups.setdefault(c.chapter or "(no chapter)", []).append(c)
+    return groups
+
+
+def _data_lines(entry: RenderChanges) -> list[str]:
+    """Plain sentences on the data part of one render (counts only)."""
+    lines = []
+    for d in entry.data:
+        if d.status == "added":
+            lines.append(f"{d.file}: new file, {d.rows_added} row(s).")
+            continue
+        if d.status == "removed":
+            lines.append(f"{d.file}: removed ({d.rows_removed} row(s)).")
+            continue
+        parts = [f"{d.rows_added} row(s) added", f"{d.rows_removed} removed", f"{d.rows_changed} changed"]
+        text = f"{d.file}: " + ", ".join(parts)
+        if d.columns:
+            text += " (" + ", ".join(f"{c}: {n}" for c, n in d.columns) + ")"
+        if d.columns_added:
+            text += "; columns added: " + ", ".join(d.columns_added)
+        if d.columns_removed:
+            text += "; columns removed: " + ", ".join(d.columns_removed)
+        if not d.keyed:
+            text += "; rows matched by content (no key), so an edited row counts as removed and added"
+        lines.append(text + ".")
+    return lines
+
+
+def _md_cell(text: str) -> str:
+    return clip(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+
+
+def report_markdown(history: list[RenderChanges]) -> str:
+    """``changes.md``: one section per render, newest first; per chapter a table of key, label, old → new."""
+    lines = ["# Changes between renders", ""]
+    if not history:
+        lines += ["No render has changed a reported value yet.", ""]
+    for entry in history:
+        since = f" (compared with the render of {entry.previous_at})" if entry.previous_at else ""
+        lines += [f"## Render of {entry.rendered_at}{since}", ""]
+        if entry.data_files:
+            lines += ["Data files whose fingerprint changed: "
+                      + ", ".join(f"`{p}` ({s})" for p, s in entry.data_files) + ".", ""]
+        data = _data_lines(entry)
+        if data:
+            lines += [f"- {_md_cell(t)}" for t in data] + [""]
+        if not entry.changes:
+            lines += ["No reported value changed its printed form.", ""]
+        for chapter, changes in _by_chapter(entry.changes).items():
+            lines += [f"### {_md_cell(chapter)}", "", "| Key | Value | Old | New |", "|---|---|---|---|"]
+            lines += [f"| `{c.key}` | {_md_cell(c.label)} | {_md_cell(clip(c.old))} | {_md_cell(clip(c.new))} |"
+                      for c in changes]
+            lines.append("")
+    return "\n".join(lines)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border-bottom:1px solid #ddd;padding:0.25rem 0.6rem;
+text-align:left;vertical-align:top}code{font-size:0.9em}td.num{font-variant-numeric:tabular-nums}
+.old{color:#8a1c1c}.new{color:#135e13;font-weight:600}
+"""
+
+
+def report_html(history: list[RenderChanges], book_title: str = "") -> str:
+    """``changes.html``: the same content as :func:`report_markdown` as a page of the HTML book."""
+    e = html.escape
+    body = [f'<p><a href="index.html">← {e(book_title or "Back to the book")}</a></p>',
+            "<h1>Changes between renders</h1>",
+            "<p>Reported values whose printed form changed, newest render first. Values are compared as they are "
+            "printed, so differences beyond the printed precision are not listed. Changed numbers are highlighted "
+            "in the chapters until the next render; hovering over a number shows its key.</p>"]
+    if not history:
+        body.append("<p>No render has changed a reported value yet.</p>")
+    for entry in history:
+        since = f" <small>(compared with the render of {e(entry.previous_at)})</small>" if entry.previous_at else ""
+        body.append(f'<section class="render"><h2>Render of {e(entry.rendered_at)}{since}</h2>')
+        if entry.data_files:
+            body.append("<p>Data files whose fingerprint changed: "
+                        + ", ".join(f"<code>{e(p)}</code> ({e(s)})" for p, s in entry.data_files) + ".</p>")
+        data = _data_lines(entry)
+        if data:
+            body.append('<ul class="data-diff">' + "".join(f"<li>{e(clip(t, 400))}</li>" for t in data) + "</ul>")
+        if not entry.changes:
+            body.append("<p>No reported value changed its printed form.</p>")
+        for chapter, changes in _by_chapter(entry.changes).items():
+            body.append(f"<h3>{e(chapter)}</h3><table><thead><tr><th>Key</th><th>Value</th><th>Old</th>"
+                        "<th>New</th></tr></thead><tbody>")
+            for c in changes:
+                body.append(f'<tr class="change" data-key="{e(c.key)}"><td><code>{e(c.key)}</code></td>'
+                            f'<td>{e(c.label)}</td><td class="num old">{e(clip(c.old))}</td>'
+                            f'<td class="num new">{e(clip(c.new))}</td></tr>')
+            body.append("</tbody></table>")
+        body.append("</section>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>Changes between renders{' – ' + e(book_title) if book_title else ''}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+# -- highlighting changed numbers in the book -----------------------------------------------------------
+
+_NOTE_CSS = (".reported.changed{background:#fff0a0;box-shadow:0 0 0 2px #fff0a0;border-bottom:2px solid #c99a00;"
+             "border-radius:2px}.ipsr-changes-note{border-left:4px solid #c99a00;background:#fffbe6;"
+             "padding:0.5rem 0.8rem;margin:0.8rem 0}")
+
+
+def _walk_spans(node: Any, changed: dict[str, Change]) -> tuple[Any, bool]:
+    """A copy of ``node`` with ``changed`` added to the classes of spans of class ``reported`` whose
+    ``data-key`` changed (and the old value in their title); also whether any was found."""
+    found = False
+    if isinstance(node, list):
+        out = []
+        for item in node:
+            new, hit = _walk_spans(item, changed)
+            out.append(new)
+            found |= hit
+        return out, found
+    if not isinstance(node, dict):
+        return node, False
+    if node.get("t") == "Span":
+        (ident, classes, attrs), inlines = node["c"]
+        inner, found = _walk_spans(inlines, changed)
+        key = dict(attrs).get("data-key")
+        if "reported" in classes and key in changed:
+            c = changed[key]
+            title = f"{key}: changed from {clip(c.old, 40)}"
+            attrs = [[k, v] for k, v in attrs if k != "title"] + [["title", title]]
+            return {"t": "Span", "c": [[ident, [*classes, "changed"], attrs], inner]}, True
+        return {"t": "Span", "c": [[ident, classes, attrs], inner]}, found
+    out = {}
+    for k, v in node.items():
+        out[k], hit = _walk_spans(v, changed) if k == "c" else (v, False)
+        found |= hit
+    return out, found
+
+
+def _note(previous_at: str | None) -> dict[str, Any]:
+    since = f" (of {html.escape(previous_at)})" if previous_at else ""
+    text = (f'<div class="ipsr-changes-note" role="note"><style>{_NOTE_CSS}</style><strong>Changed numbers.</strong> '
+            f'Numbers highlighted <span class="reported changed">like this</span> print differently from the '
+            f'previous render{since}. Hover over a number to see its key and old value; '
+            '<a href="changes.html">the change report</a> lists every change.</div>')
+    return {"t": "RawBlock", "c": ["html", text]}
+
+
+def mark_changed(ast: dict[str, Any], changes: list[Change] | tuple[Change, ...],
+                 previous_at: str | None = None) -> dict[str, Any]:
+    """A copy of the book's pandoc AST in which every printed value (a ``reported`` span) that changed gets the
+    class ``changed``, and each chapter div holding one starts (after its title) with an HTML-only note that
+    explains the highlighting. Other formats ignore the class and the note."""
+    changed = {c.key: c for c in changes if c.new is not None}
+    if not changed:
+        return ast
+    blocks = []
+    for block in ast.get("blocks", []):
+        new, found = _walk_spans(block, changed)
+        if found and new.get("t") == "Div":
+            content = new["c"][1]
+            at = 1 if content and content[0].get("t") == "Header" else 0
+            new["c"][1] = content[:at] + [_note(previous_at)] + content[at:]
+        blocks.append(new)
+    return {**ast, "blocks": blocks}
+
+
+# -- one render's report: prepare, write, save ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultsReport:
+    """Everything a render needs from the results step: the ``results`` document (values, ``_reported``,
+    ``_meta``), the ``changed`` printed forms (``(key, old, new)``), whether there was no previous results
+    file (``first``), this render's ``entry`` (None when nothing changed), the ``history`` to write (newest
+    first) and the per-row ``digests`` to keep for the next render."""
+
+    project_dir: Path
+    results: dict[str, Any]
+    changed: list[tuple[str, str | None, str | None]]
+    first: bool
+    entry: RenderChanges | None
+    history: list[RenderChanges]
+    digests: dict[str, Any] = field(default_factory=dict)
+
+    def mark(self, ast: dict[str, Any]) -> dict[str, Any]:
+        if self.entry is None or self.first:
+            return ast
+        return mark_changed(ast, self.entry.changes, self.entry.previous_at)
+
+
+def _load_history(folder: Path) -> list[RenderChanges]:
+    try:
+        raw = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+        return [RenderChanges.from_json(d) for d in raw]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []  # an unreadable history starts afresh rather than failing the render
+
+
+def prepare_report(project_dir: Path, chapter_results: dict[str, dict[str, Any]], old: dict[str, Any],
+                   engine: str) -> ResultsReport:
+    """Merge the chapters' results, add ``_meta``, compare with the previous ``results.json`` (``old``, {} when
+    none) and the previous render's data digests, and build the updated history. Raises ValueError when
+    chapters registered one key with different values. Writes nothing."""
+    from .provenance import results_meta
+
+    root = Path(project_dir)
+    with tempfile.TemporaryDirectory(prefix="ipsreport-merge-") as tmp:
+        files = []
+        for slug, values in chapter_results.items():
+            path = Path(tmp) / f"{slug}.json"
+            path.write_text(json.dumps(values), encoding="utf-8")
+            files.append(path)
+        merged = merge_result_files(files)
+    meta = results_meta(root, engine)
+    results = {META: meta, **merged}
+    changes = compare(old, results)  # against {} on a first render: every value is new
+    digests = datadiff.row_digests(root)
+    previous = datadiff.load_digests(root / CHANGES_DIR / "data-rows.json")
+    data = datadiff.diff_row_digests(previous, digests) if previous is not None and old else []
+    files_changed = changed_data_files(old, results)
+    history = _load_history(root / CHANGES_DIR)
+    entry = None
+    if old and (changes or files_changed or data):
+        entry = RenderChanges(meta["rendered_at"], (old.get(META) or {}).get("rendered_at"), tuple(changes),
+                              tuple(files_changed), tuple(data))
+        history = [entry, *history][:MAX_HISTORY]
+    return ResultsReport(root, results, [(c.key, c.old, c.new) for c in changes], not old, entry, history, digests)
+
+
+def write_report(report: ResultsReport, out_dir: Path, book_title: str = "") -> list[Path]:
+    """Write ``results.json``, ``changes.html`` and ``changes.md`` into ``out_dir`` (the new output folder)."""
+    out_dir = Path(out_dir)
+    targets = {
+        "results.json": json.dumps(report.results, indent=1, sort_keys=True) + "\n",
+        "changes.html": report_html(report.history, book_title),
+        "changes.md": report_markdown(report.history),
+    }
+    for name, text in targets.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+    return [out_dir / name for name in targets]
+
+
+def save_report(report: ResultsReport) -> None:
+    """Keep the history and this render's data digests in the cache folder, for the next render's report.
+    Called once the new output is in place, so a failed render leaves no trace in the history."""
+    folder = report.project_dir / CHANGES_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "history.tmp"
+        tmp.write_text(json.dumps([h.to_json() for h in report.history], indent=1), encoding="utf-8")
+        tmp.replace(folder / "history.json")
+        datadiff.save_digests(report.digests, folder / "data-rows.json")
+    except OSError:
+        pass  # a read-only cache loses the history, not the render
+
+
+def compare_results(old: dict[str, Any], new: dict[str, Any]) -> RenderChanges:
+    """The comparison of two results files as one report entry (no data diff: that needs the row digests
+    kept by the renders)."""
+    new_meta, old_meta = new.get(META) or {}, old.get(META) or {}
+    return RenderChanges(new_meta.get("rendered_at", "(unknown time)"), old_meta.get("rendered_at"),
+                         tuple(compare(old, new)), tuple(changed_data_files(old, new)))
+
+
+def report_text(entry: RenderChanges) -> str:
+    """One entry as plain text for a terminal: data files, then per chapter ``key  label: old → new``."""
+    lines = []
+    if entry.data_files:
+        lines.append("Data files whose fingerprint changed: " + ", ".join(f"{p} ({s})" for p, s in entry.data_files))
+    lines += _data_lines(entry)
+    for chapter, changes in _by_chapter(entry.changes).items():
+        lines.append(f"{clip(chapter)}:")
+        lines += [f"  {c.key}  {clip(c.label)}: {clip(c.old)} → {clip(c.new)}" for c in changes]
+    n = len(entry.changes)
+    lines.append(f"{n} reported value(s) changed their printed form." if n else
+                 "No reported value changed its printed form.")
+    return "\n".join(lines)
