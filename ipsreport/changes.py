@@ -41,7 +41,7 @@ __all__ = [
     "MAX_HISTORY",
 ]
 
-CHANGES_DIR = Path(".ipsreport-cache") / "changes"  # history and per-row digests, relative to the project
+CHANGES_DIR = Path(".ipsreport-cache") / "_changes"  # history and row digests (no chapter slug starts with _)
 MAX_HISTORY = 50  # renders kept in the report
 MAX_SHOWN = 80  # characters of a printed value quoted in a report or the console
 

@@ -15,7 +15,8 @@ from . import RenderError
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
 SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "format", "lang"}
 SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir"}
-SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads"}
+SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads", "sidebar"}
+SUPPORTED_SIDEBAR = {"tools"}  # links (href, text; icon ignored) listed under the chapters
 SUPPORTED_DOWNLOADS = ("pdf", "docx")
 SUPPORTED_EXECUTE = {"echo", "warning", "message", "output", "include"}
 SUPPORTED_FORMAT = {
@@ -132,6 +133,10 @@ def read_book(project_dir: Path) -> Book:
         raise RenderError("_quarto.yml: the built-in engine supports only `execute-dir: project`")
     book = cfg.get("book") or {}
     _unsupported("book", set(book), SUPPORTED_BOOK)
+    sidebar = book.get("sidebar") or {}
+    if not isinstance(sidebar, dict):
+        raise RenderError("_quarto.yml: book sidebar must be a mapping (e.g. `tools:`)")
+    _unsupported("book sidebar", set(sidebar), SUPPORTED_SIDEBAR)
     downloads = book.get("downloads") or []
     if not isinstance(downloads, list) or not set(downloads) <= set(SUPPORTED_DOWNLOADS):
         raise RenderError(f"_quarto.yml: book downloads must be a list from {', '.join(SUPPORTED_DOWNLOADS)}")
