@@ -14,13 +14,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import datadiff
-from .results import META, REPORTED, diff_results, label_of, merge_result_files
+from .results import META, REPORTED, diff_results, label_of, merge_results
 
 __all__ = [
     "Change",
@@ -333,13 +332,7 @@ def prepare_report(project_dir: Path, chapter_results: dict[str, dict[str, Any]]
     from .provenance import results_meta
 
     root = Path(project_dir)
-    with tempfile.TemporaryDirectory(prefix="ipsreport-merge-") as tmp:
-        files = []
-        for slug, values in chapter_results.items():
-            path = Path(tmp) / f"{slug}.json"
-            path.write_text(json.dumps(values), encoding="utf-8")
-            files.append(path)
-        merged = merge_result_files(files)
+    merged = merge_results(chapter_results)
     meta = results_meta(root, engine)
     results = {META: meta, **merged}
     changes = compare(old, results)  # against {} on a first render: every value is new

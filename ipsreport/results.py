@@ -49,6 +49,7 @@ __all__ = [
     "label_of",
     "slug",
     "reported_forms",
+    "merge_results",
     "merge_result_files",
     "diff_results",
     "REPORTED",
@@ -58,6 +59,7 @@ __all__ = [
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_]*(\.[a-z0-9_]+)*$")
 REPORTED = "_reported"  # the block of units and printed forms in a results file
 META = "_meta"  # the provenance block of results.json (never compared)
+CHAPTER = "_chapter"  # in a per-chapter file: the chapter that wrote it
 
 _values: dict[str, Any] = {}
 _reported: dict[str, dict[str, Any]] = {}
@@ -229,12 +231,23 @@ def _target_file() -> Path | None:
     return None
 
 
+def _chapter() -> str:
+    """The chapter this kernel runs: the results file's name (the built-in engine names it after the chapter's
+    page) or, under Quarto, the document's file name without extension."""
+    document = os.environ.get("QUARTO_DOCUMENT_FILE")
+    if document:
+        return Path(document).stem
+    target = _target_file()
+    return target.stem if target is not None else ""
+
+
 def _write_through() -> None:
     target = _target_file()
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**_values, REPORTED: _reported}, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.write_text(json.dumps({**_values, REPORTED: _reported, CHAPTER: _chapter()}, indent=1, sort_keys=True),
+                       encoding="utf-8")
         tmp.replace(target)
 
 
@@ -373,16 +386,9 @@ def reported_est_ci(estimate: str, low: str, high: str) -> Phrase:
 # -- merging and comparing ------------------------------------------------------------------------------
 
 
-def _chapter_name(path: Path) -> str:
-    """The chapter a per-chapter results file belongs to: ``02-primary-outcome`` from
-    ``02-primary-outcome.json`` (built-in engine) or ``chapters_02-primary-outcome.qmd.json`` (Quarto)."""
-    name = Path(path).stem
-    name = re.sub(r"\.(qmd|ipynb|md)$", "", name)
-    return name.split("_", 1)[1] if name.startswith("chapters_") else name
-
-
-def merge_result_files(files: list[Path]) -> dict[str, Any]:
-    """Merge per-chapter result files; a key registered twice with different values is an error.
+def merge_results(chapters: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge the results of several chapters (``{chapter name: what its registry wrote}``); a key registered
+    with different values in two chapters is an error.
 
     The result holds the values under their keys (sorted) and a ``_reported`` block: per key its unit,
     decimals, printed form (the page's when it was printed, else the default of its unit), label and
@@ -390,32 +396,35 @@ def merge_result_files(files: list[Path]) -> dict[str, Any]:
     """
     merged: dict[str, Any] = {}
     forms: dict[str, dict[str, Any]] = {}
-    origin: dict[str, Path] = {}
-    for path in files:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-        block = content.pop(REPORTED, {}) or {}
+    origin: dict[str, str] = {}
+    for name, content in chapters.items():
+        chapter = content.get(CHAPTER) or name
+        block = content.get(REPORTED) or {}
         for key, value in content.items():
             if key.startswith("_"):
                 continue
             if key in merged and merged[key] != value:
-                raise ValueError(
-                    f"result {key!r} registered with different values in {origin[key].name} and {Path(path).name}"
-                )
+                raise ValueError(f"result {key!r} registered with different values in {origin[key]} and {name}")
             merged[key] = value
-            origin.setdefault(key, Path(path))
+            origin.setdefault(key, name)
             entry = block.get(key) or {}
-            rule = unit_of(key, value) if not entry else UnitRule(entry["unit"], entry["decimals"], entry["style"])
+            rule = UnitRule(entry["unit"], entry["decimals"], entry["style"]) if entry else unit_of(key, value)
             printed = list(forms.get(key, {}).get("printed_in_prose", []))
             printed += [t for t in entry.get("printed", []) if t not in printed]
             forms[key] = {"unit": rule.unit, "decimals": rule.decimals, "style": rule.style,
                           "printed": " / ".join(printed) if printed else printed_form(value, rule),
                           "printed_in_prose": printed, "label": label_of(key),
-                          "chapter": forms.get(key, {}).get("chapter") or _chapter_name(origin[key])}
+                          "chapter": forms.get(key, {}).get("chapter") or chapter}
     out: dict[str, Any] = dict(sorted(merged.items()))
     for entry in forms.values():
         entry["in_prose"] = bool(entry.pop("printed_in_prose"))
     out[REPORTED] = dict(sorted(forms.items()))
     return out
+
+
+def merge_result_files(files: list[Path]) -> dict[str, Any]:
+    """:func:`merge_results` of per-chapter result files, each named after its chapter."""
+    return merge_results({Path(p).stem: json.loads(Path(p).read_text(encoding="utf-8")) for p in files})
 
 
 def printed_values(results: Mapping[str, Any]) -> dict[str, str]:

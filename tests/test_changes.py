@@ -151,3 +151,27 @@ def test_diff_command_rejects_unreadable_files_with_exit_2(tmp_path, content):
     (tmp_path / "new.json").write_text("{}")
     result = CliRunner().invoke(app, ["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")])
     assert result.exit_code == 2 and "old.json" in result.output and "Traceback" not in result.output
+
+
+def test_console_summary_quotes_short_printed_forms_and_points_to_the_report(tmp_path):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from ipsreport.render.engine import RenderSummary, print_summary
+
+    huge = "x" * 130_000 + "\x1b[2J"
+    summary = RenderSummary(output_dir=tmp_path / "_book", change_report=tmp_path / "_book" / "changes.md")
+    summary.changed_results = [("k.text", "a", huge)] + [(f"k.v{i:03d}", str(i), str(i + 1)) for i in range(100)]
+    out = io.StringIO()
+    start = time.perf_counter()
+    print_summary(summary, Console(file=out, width=100), max_lines=40)
+    assert time.perf_counter() - start < 5
+    text = out.getvalue()
+    flat = " ".join(text.split())
+    assert "101 reported result(s) changed their printed value since the previous render (every change: " \
+           "_book/changes.md)" in flat
+    assert flat.endswith("more (every change: _book/changes.md)")
+    assert "k.text: a → xxxx" in flat and "…" in flat
+    assert len(text) < 5000 and "\x1b" not in text

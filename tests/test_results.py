@@ -237,3 +237,13 @@ def test_diff_uses_the_printed_form_on_the_page():
 
     assert results.diff_results(doc(38.2, "38"), doc(38.4, "38")) == []
     assert results.diff_results(doc(38.4, "38"), doc(38.6, "39")) == [("a.percent", "38", "39")]
+
+
+def test_under_quarto_the_chapter_is_the_document_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPSREPORT_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setenv("QUARTO_DOCUMENT_PATH", "/work/project/chapters")
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", "04-ancillary-analysis.qmd")
+    results.register("ancillary.n", 96)
+    (written,) = tmp_path.glob("*.json")
+    merged = results.merge_result_files([written])
+    assert merged["_reported"]["ancillary.n"]["chapter"] == "04-ancillary-analysis"
