@@ -252,8 +252,9 @@ def _write_through() -> None:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+    """Equal values; 2 and 2.0 are the same number, but True is not 1."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return a == b and (numbers or type(a) is type(b))
 
 
 def register(key: str, value: Any, *, unit: str | None = None, decimals: int | None = None) -> None:
@@ -268,8 +269,9 @@ def register(key: str, value: Any, *, unit: str | None = None, decimals: int | N
         raise ValueError(f"result key {key!r} is not a lower-case dotted name (parts of a-z, 0-9, _)")
     plain = _plain(value)
     if key in _values and not _same(_values[key], plain):
-        raise ValueError(f"result {key!r} is already registered with the value {_values[key]!r}; "
-                         f"registering {plain!r} under the same key is an error (two names mapped to one key?)")
+        raise ValueError(f"result {key!r} is already registered with the value {repr(_values[key])[:80]}; "
+                         f"registering {repr(plain)[:80]} under the same key is an error (two names mapped to one "
+                         "key?)")
     inferred = unit_of(key, plain)
     rule = UnitRule(unit or inferred.unit, inferred.decimals if decimals is None else decimals,
                     "number" if decimals is not None and inferred.style == "count" else inferred.style)
