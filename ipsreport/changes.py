@@ -70,13 +70,15 @@ class Change:
 class RenderChanges:
     """What one render changed: ``rendered_at`` (UTC), ``previous_at`` (the render compared with), the
     ``changes``, the ``data_files`` whose fingerprints changed (``(path, "changed" | "added" | "removed")``)
-    and the ``data`` diff per file (counts only)."""
+    and the ``data`` diff per file (counts only; ``data_compared`` is False when the previous render left no
+    row digests to compare with)."""
 
     rendered_at: str
     previous_at: str | None
     changes: tuple[Change, ...]
     data_files: tuple[tuple[str, str], ...] = ()
     data: tuple[datadiff.FileDataDiff, ...] = ()
+    data_compared: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +90,7 @@ class RenderChanges:
                    tuple(datadiff.FileDataDiff(**{**x, "columns": tuple(tuple(c) for c in x.get("columns", ())),
                                                   "columns_added": tuple(x.get("columns_added", ())),
                                                   "columns_removed": tuple(x.get("columns_removed", ()))})
-                         for x in d.get("data", ())))
+                         for x in d.get("data", ())), d.get("data_compared", True))
 
 
 def _chapter_of(results: dict[str, Any], key: str) -> str:
@@ -133,7 +135,8 @@ def _by_chapter(changes: tuple[Change, ...]) -> dict[str, list[Change]]:
 
 def _data_lines(entry: RenderChanges) -> list[str]:
     """Plain sentences on the data part of one render (counts only)."""
-    lines = []
+    lines = [] if entry.data_compared else [
+        "Rows were not compared: the cache folder held no row digests from the previous render."]
     for d in entry.data:
         if d.status == "added":
             lines.append(f"{d.file}: new file, {d.rows_added} row(s).")
@@ -344,7 +347,7 @@ def prepare_report(project_dir: Path, chapter_results: dict[str, dict[str, Any]]
     entry = None
     if old and (changes or files_changed or data):
         entry = RenderChanges(meta["rendered_at"], (old.get(META) or {}).get("rendered_at"), tuple(changes),
-                              tuple(files_changed), tuple(data))
+                              tuple(files_changed), tuple(data), data_compared=previous is not None)
         history = [entry, *history][:MAX_HISTORY]
     return ResultsReport(root, results, [(c.key, c.old, c.new) for c in changes], not old, entry, history, digests)
 
