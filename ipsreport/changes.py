@@ -158,8 +158,8 @@ def _data_lines(entry: RenderChanges) -> list[str]:
     return lines
 
 
-def _md_cell(text: str) -> str:
-    return clip(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+def _md_cell(text: str, limit: int = MAX_SHOWN) -> str:
+    return clip(text, limit).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
 
 
 def report_markdown(history: list[RenderChanges]) -> str:
@@ -175,7 +175,7 @@ def report_markdown(history: list[RenderChanges]) -> str:
                       + ", ".join(f"`{p}` ({s})" for p, s in entry.data_files) + ".", ""]
         data = _data_lines(entry)
         if data:
-            lines += [f"- {_md_cell(t)}" for t in data] + [""]
+            lines += [f"- {_md_cell(t, 400)}" for t in data] + [""]
         if not entry.changes:
             lines += ["No reported value changed its printed form.", ""]
         for chapter, changes in _by_chapter(entry.changes).items():
