@@ -232,7 +232,7 @@ def report_html(history: list[RenderChanges], book_title: str = "") -> str:
 
 # -- highlighting changed numbers in the book -----------------------------------------------------------
 
-_NOTE_CSS = (".reported.changed{background:#fff0a0;box-shadow:0 0 0 2px #fff0a0;border-bottom:2px solid #c99a00;"
+_NOTE_CSS = (".reported.changed,.ipsr-changed-sample{background:#fff0a0;box-shadow:0 0 0 2px #fff0a0;border-bottom:2px solid #c99a00;"
              "border-radius:2px}.ipsr-changes-note{border-left:4px solid #c99a00;background:#fffbe6;"
              "padding:0.5rem 0.8rem;margin:0.8rem 0}")
 
@@ -270,7 +270,7 @@ def _walk_spans(node: Any, changed: dict[str, Change]) -> tuple[Any, bool]:
 def _note(previous_at: str | None) -> dict[str, Any]:
     since = f" (of {html.escape(previous_at)})" if previous_at else ""
     text = (f'<div class="ipsr-changes-note" role="note"><style>{_NOTE_CSS}</style><strong>Changed numbers.</strong> '
-            f'Numbers highlighted <span class="reported changed">like this</span> print differently from the '
+            f'Numbers highlighted <span class="ipsr-changed-sample">like this</span> print differently from the '
             f'previous render{since}. Hover over a number to see its key and old value; '
             '<a href="changes.html">the change report</a> lists every change.</div>')
     return {"t": "RawBlock", "c": ["html", text]}

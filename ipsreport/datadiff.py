@@ -1,5 +1,6 @@
 """What changed in the data between two renders, as counts only: rows added, removed and changed per file and
-column, matched by each file's key (the data dictionary's, e.g. ``participant_id`` and ``month``).
+column, matched by each file's key (the data dictionary's, e.g. ``participant_id`` and ``month``; for a file the
+dictionary does not describe, a unique ``id`` or ``*_id`` column; else rows are matched by content).
 
 A render keeps per-row digests of every CSV file under ``data/`` in the cache folder; the next render compares
 its own with them. Digests are truncated SHA-256 of the key and of each cell, so the cache and the report hold
@@ -53,6 +54,17 @@ def _key_columns(project_dir: Path, relative: Path) -> tuple[str, ...]:
         return ()
 
 
+def _id_column(header: list[str], rows: list[list[str]]) -> tuple[str, ...]:
+    """For a file the data dictionary does not describe: the first column named ``id`` or ``*_id`` whose
+    values are present and unique, as the key; else none."""
+    for i, name in enumerate(header):
+        if name == "id" or name.endswith("_id"):
+            values = [r[i] if i < len(r) else "" for r in rows]
+            if all(values) and len(set(values)) == len(values):
+                return (name,)
+    return ()
+
+
 def _file_digests(path: Path, key: tuple[str, ...]) -> dict[str, Any] | None:
     if path.stat().st_size > MAX_BYTES:
         return None
@@ -64,6 +76,8 @@ def _file_digests(path: Path, key: tuple[str, ...]) -> dict[str, Any] | None:
     if not records:
         return {"columns": [], "keyed": False, "rows": {}}
     header = records[0]
+    if not key:
+        key = _id_column(header, records[1:])
     keyed = bool(key) and all(k in header for k in key)
     index = [header.index(k) for k in key] if keyed else []
     rows: dict[str, list[str]] = {}

@@ -56,16 +56,20 @@ def test_data_diff_counts_rows_by_key_and_column(tmp_path):
     header = ["participant_id", "month", "employed"]
     _write_csv(emp, [header, ["NO-001", "6", "0"], ["NO-001", "12", "0"], ["NO-002", "12", "1"]])
     _write_csv(other, [["a", "b"], ["1", "2"], ["3", "4"]])
+    _write_csv(tmp_path / "data" / "extra" / "people.csv", [["person_id", "x"], ["A1", "1"], ["A2", "2"]])
     before = datadiff.row_digests(tmp_path)
     assert before["data/ips-pain/employment.csv"]["keyed"] and not before["data/extra/notes.csv"]["keyed"]
     assert "NO-001" not in json.dumps(before)  # digests only
     _write_csv(emp, [header, ["NO-001", "6", "0"], ["NO-001", "12", "1"], ["NO-003", "12", "0"]])
     _write_csv(other, [["a", "b"], ["1", "2"], ["3", "5"]])
+    _write_csv(tmp_path / "data" / "extra" / "people.csv", [["person_id", "x"], ["A1", "1"], ["A2", "3"]])
     found = {d.file: d for d in datadiff.diff_row_digests(before, datadiff.row_digests(tmp_path))}
     e = found["data/ips-pain/employment.csv"]
     assert (e.rows_added, e.rows_removed, e.rows_changed, e.columns) == (1, 1, 1, (("employed", 1),))
     n = found["data/extra/notes.csv"]  # no key: an edited row is one removed and one added
     assert (n.rows_added, n.rows_removed, n.rows_changed, n.keyed) == (1, 1, 0, False)
+    p = found["data/extra/people.csv"]  # not in the dictionary: its unique *_id column is the key
+    assert (p.rows_added, p.rows_removed, p.rows_changed, p.columns, p.keyed) == (0, 0, 1, (("x", 1),), True)
     assert datadiff.diff_row_digests(before, before) == []
 
 
