@@ -79,11 +79,10 @@ def _old_results(out_dir: Path) -> dict[str, Any]:
 
 
 def _results_hook():
-    """The project's results step (merge, provenance, change report); None for a project without one."""
-    try:
-        from ipsreport import changes
-    except ImportError:
-        return None
+    """The project's results step: merge the chapters' results, add provenance, build the change report
+    (``prepare_report``, ``ResultsReport.mark``, ``write_report``, ``save_report``)."""
+    from ipsreport import changes
+
     return changes
 
 
