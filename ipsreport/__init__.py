@@ -11,8 +11,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = {"feasibility", "figures", "format", "tables", "trial", "wording", "results", "concordance", "provenance",
-            "changes"}
+_MODULES = {"feasibility", "figures", "format", "markup", "tables", "trial", "wording", "results", "concordance",
+            "provenance", "changes"}
 _ATTRIBUTES = {
     "load_ips_pain": "ipsreport.data.load",
     "load_instep": "ipsreport.data.load",

@@ -3,10 +3,11 @@ data — kept across renders in the cache folder and written to ``_book/changes.
 
 Values are compared by their printed forms (:func:`ipsreport.results.diff_results`), so a change that never
 reaches the page is not a change; the ``_meta`` block is never compared. The data part comes from
-:mod:`ipsreport.datadiff` and holds counts only. The render engine calls :func:`prepare_report` with the
-per-chapter results, :meth:`ResultsReport.mark` on the book's AST (changed numbers get the class ``changed``
-and a note explains the highlighting in HTML), :func:`write_report` into the new output folder and, once the
-new output is in place, :func:`save_report` — the engine itself knows nothing about keys.
+:mod:`ipsreport.datadiff` and holds counts only. The project's post-render step (:mod:`ipsreport.hooks`)
+calls :func:`prepare_report` with the per-chapter results, :func:`write_report` into the new output folder,
+:meth:`ResultsReport.highlight` on its HTML pages (changed numbers get the class ``changed`` and a note
+explains the highlighting), :func:`save_report`, and hands :func:`summary_file` to the render summary — the
+render engine itself knows nothing about keys.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ __all__ = [
     "save_report",
     "report_markdown",
     "report_html",
-    "mark_changed",
+    "highlight_page",
+    "highlight_changed_pages",
+    "summary_file",
     "clip",
     "CHANGES_DIR",
     "MAX_HISTORY",
@@ -237,62 +240,68 @@ _NOTE_CSS = (".reported.changed,.ipsr-changed-sample{background:#fff0a0;box-shad
              "padding:0.5rem 0.8rem;margin:0.8rem 0}")
 
 
-def _walk_spans(node: Any, changed: dict[str, Change]) -> tuple[Any, bool]:
-    """A copy of ``node`` with ``changed`` added to the classes of spans of class ``reported`` whose
-    ``data-key`` changed (and the old value in their title); also whether any was found."""
-    found = False
-    if isinstance(node, list):
-        out = []
-        for item in node:
-            new, hit = _walk_spans(item, changed)
-            out.append(new)
-            found |= hit
-        return out, found
-    if not isinstance(node, dict):
-        return node, False
-    if node.get("t") == "Span":
-        (ident, classes, attrs), inlines = node["c"]
-        inner, found = _walk_spans(inlines, changed)
-        key = dict(attrs).get("data-key")
-        if "reported" in classes and key in changed:
-            c = changed[key]
-            title = f"{key}: changed from {clip(c.old, 40)}"
-            attrs = [[k, v] for k, v in attrs if k != "title"] + [["title", title]]
-            return {"t": "Span", "c": [[ident, [*classes, "changed"], attrs], inner]}, True
-        return {"t": "Span", "c": [[ident, classes, attrs], inner]}, found
-    out = {}
-    for k, v in node.items():
-        out[k], hit = _walk_spans(v, changed) if k == "c" else (v, False)
-        found |= hit
-    return out, found
-
-
-def _note(previous_at: str | None) -> dict[str, Any]:
+def _note_html(previous_at: str | None) -> str:
     since = f" (of {html.escape(previous_at)})" if previous_at else ""
-    text = (f'<div class="ipsr-changes-note" role="note"><style>{_NOTE_CSS}</style><strong>Changed numbers.</strong> '
+    return (f'<div class="ipsr-changes-note" role="note"><style>{_NOTE_CSS}</style><strong>Changed numbers.</strong> '
             f'Numbers highlighted <span class="ipsr-changed-sample">like this</span> print differently from the '
             f'previous render{since}. Hover over a number to see its key and old value; '
             '<a href="changes.html">the change report</a> lists every change.</div>')
-    return {"t": "RawBlock", "c": ["html", text]}
 
 
-def mark_changed(ast: dict[str, Any], changes: list[Change] | tuple[Change, ...],
-                 previous_at: str | None = None) -> dict[str, Any]:
-    """A copy of the book's pandoc AST in which every printed value (a ``reported`` span) that changed gets the
-    class ``changed``, and each chapter div holding one starts (after its title) with an HTML-only note that
-    explains the highlighting. Other formats ignore the class and the note."""
+def _note_anchor(soup: Any) -> tuple[Any, str]:
+    """Where the note goes: after the chapter's title block (Quarto's ``header#title-block-header``, the
+    built-in engine's ``header.ipsr-title-block``), else after the first ``h1``, else first in the content."""
+    header = soup.select_one("header#title-block-header, header.ipsr-title-block")
+    if header is not None:
+        return header, "after"
+    heading = soup.find("h1")
+    if heading is not None:
+        return heading, "after"
+    return (soup.find("main") or soup.body or soup), "prepend"
+
+
+def highlight_page(page: str, changes: list[Change] | tuple[Change, ...], previous_at: str | None = None) -> str | None:
+    """An HTML page in which every printed value (a ``span.reported``) whose ``data-key`` changed gets the class
+    ``changed`` and the title ``key: changed from OLD``, and which starts (after the chapter title) with a note
+    explaining the highlighting; None when the page shows no changed value (leave it as it is)."""
+    from bs4 import BeautifulSoup
+
     changed = {c.key: c for c in changes if c.new is not None}
-    if not changed:
-        return ast
-    blocks = []
-    for block in ast.get("blocks", []):
-        new, found = _walk_spans(block, changed)
-        if found and new.get("t") == "Div":
-            content = new["c"][1]
-            at = 1 if content and content[0].get("t") == "Header" else 0
-            new["c"][1] = content[:at] + [_note(previous_at)] + content[at:]
-        blocks.append(new)
-    return {**ast, "blocks": blocks}
+    if not changed or "reported" not in page:
+        return None
+    soup = BeautifulSoup(page, "lxml")
+    found = False
+    for span in soup.select("span.reported[data-key]"):
+        c = changed.get(span["data-key"])
+        if c is None:
+            continue
+        classes = span.get("class") or []
+        if "changed" not in classes:
+            span["class"] = [*classes, "changed"]
+        span["title"] = f"{c.key}: changed from {clip(c.old, 40)}"  # an attribute: BeautifulSoup escapes it
+        found = True
+    if not found:
+        return None
+    if soup.select_one(".ipsr-changes-note") is None:
+        note = BeautifulSoup(_note_html(previous_at), "html.parser").div
+        anchor, where = _note_anchor(soup)
+        anchor.insert_after(note) if where == "after" else anchor.insert(0, note)
+    return str(soup)
+
+
+def highlight_changed_pages(out_dir: Path, changes: list[Change] | tuple[Change, ...],
+                            previous_at: str | None = None) -> list[Path]:
+    """Apply :func:`highlight_page` to every HTML page of the output folder (``changes.html`` excepted); return
+    the pages rewritten. Works on any engine's HTML (built-in or Quarto): it reads only the spans."""
+    rewritten = []
+    for path in sorted(Path(out_dir).rglob("*.html")):
+        if path.name == "changes.html" and path.parent == Path(out_dir):
+            continue
+        marked = highlight_page(path.read_text(encoding="utf-8", errors="replace"), changes, previous_at)
+        if marked is not None:
+            path.write_text(marked, encoding="utf-8")
+            rewritten.append(path)
+    return rewritten
 
 
 # -- one render's report: prepare, write, save ----------------------------------------------------------
@@ -313,10 +322,11 @@ class ResultsReport:
     history: list[RenderChanges]
     digests: dict[str, Any] = field(default_factory=dict)
 
-    def mark(self, ast: dict[str, Any]) -> dict[str, Any]:
+    def highlight(self, out_dir: Path) -> list[Path]:
+        """Mark this render's changed values in the HTML pages of ``out_dir`` (:func:`highlight_changed_pages`)."""
         if self.entry is None or self.first:
-            return ast
-        return mark_changed(ast, self.entry.changes, self.entry.previous_at)
+            return []
+        return highlight_changed_pages(out_dir, self.entry.changes, self.entry.previous_at)
 
 
 def _load_history(folder: Path) -> list[RenderChanges]:
@@ -325,6 +335,14 @@ def _load_history(folder: Path) -> list[RenderChanges]:
         return [RenderChanges.from_json(d) for d in raw]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return []  # an unreadable history starts afresh rather than failing the render
+
+
+def _saved_at(root: Path) -> str | None:
+    """The render time of the render whose row digests are kept (None when unrecorded)."""
+    try:
+        return (root / CHANGES_DIR / "data-rows.at").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def prepare_report(project_dir: Path, chapter_results: dict[str, dict[str, Any]], old: dict[str, Any],
@@ -340,10 +358,17 @@ def prepare_report(project_dir: Path, chapter_results: dict[str, dict[str, Any]]
     results = {META: meta, **merged}
     changes = compare(old, results)  # against {} on a first render: every value is new
     digests = datadiff.row_digests(root)
+    old_at = (old.get(META) or {}).get("rendered_at")
     previous = datadiff.load_digests(root / CHANGES_DIR / "data-rows.json")
+    if previous is not None and old_at and _saved_at(root) not in (None, old_at):
+        previous = None  # digests of a render whose output never replaced the previous one
     data = datadiff.diff_row_digests(previous, digests) if previous is not None and old else []
     files_changed = changed_data_files(old, results)
     history = _load_history(root / CHANGES_DIR)
+    if old_at:
+        # The history is saved before the new output is swapped in: entries newer than the output being
+        # replaced belong to renders that failed after that point, and are dropped.
+        history = [h for h in history if h.rendered_at <= old_at]
     entry = None
     if old and (changes or files_changed or data):
         entry = RenderChanges(meta["rendered_at"], (old.get(META) or {}).get("rendered_at"), tuple(changes),
@@ -367,7 +392,9 @@ def write_report(report: ResultsReport, out_dir: Path, book_title: str = "") -> 
 
 def save_report(report: ResultsReport) -> None:
     """Keep the history and this render's data digests in the cache folder, for the next render's report.
-    Called once the new output is in place, so a failed render leaves no trace in the history."""
+    Called from the post-render step, before the new output is swapped in; should the render fail after that,
+    the next render ignores what this one saved (entries newer than the output they replace, digests of
+    another render)."""
     folder = report.project_dir / CHANGES_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -375,8 +402,15 @@ def save_report(report: ResultsReport) -> None:
         tmp.write_text(json.dumps([h.to_json() for h in report.history], indent=1), encoding="utf-8")
         tmp.replace(folder / "history.json")
         datadiff.save_digests(report.digests, folder / "data-rows.json")
+        (folder / "data-rows.at").write_text(report.results[META]["rendered_at"], encoding="utf-8")
     except OSError:
         pass  # a read-only cache loses the history, not the render
+
+
+def summary_file(report: ResultsReport) -> dict[str, Any]:
+    """The comparison handed to the render summary (``IPSREPORT_CHANGES_FILE``, docs/engine.md): printed
+    forms of the changed values, whether there was nothing to compare with, and the report listing them all."""
+    return {"changed": [[k, a, b] for k, a, b in report.changed], "first": report.first, "report": "changes.md"}
 
 
 def compare_results(old: dict[str, Any], new: dict[str, Any]) -> RenderChanges:

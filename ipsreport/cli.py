@@ -31,27 +31,27 @@ def render(
     to: Annotated[str, typer.Option("--to", help="Comma-separated formats: html,pdf,docx.")] = "html,pdf,docx",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-execute every chapter.")] = False,
     engine: Annotated[str, typer.Option("--engine", help="auto, quarto or builtin.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Replace an output folder that holds no results.json "
+                                        "of an earlier render.")] = False,
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Render the book to _book/ (HTML pages, PDF, DOCX and results.json)."""
-    from ipsreport.data.validate import DataValidationError
     from ipsreport.render import RenderError
     from ipsreport.render.engine import print_summary, render_book
+    from ipsreport.render.lock import RenderBusy
 
     if engine not in ("auto", "quarto", "builtin"):
         raise typer.BadParameter("--engine must be auto, quarto or builtin")
     try:
-        summary = render_book(
-            project_dir.resolve(), formats=_parse_formats(to), use_cache=not no_cache, engine=engine, console=console
-        )
-    except DataValidationError as err:
-        console.print("[bold red]The data did not validate; _book/ was left as it was.[/]")
-        console.print(str(err), highlight=False, markup=False, soft_wrap=True)
+        summary = render_book(project_dir.resolve(), formats=_parse_formats(to), use_cache=not no_cache,
+                              engine=engine, console=console, force=force)
+    except RenderBusy as err:
+        console.print(str(err), highlight=False, markup=False)
         raise typer.Exit(2) from None
     except RenderError as err:
-        console.print("[bold red]Render failed; _book/ was left as it was.[/]")
+        console.print("[bold red]Render failed; the previous output was left as it was.[/]")
         console.print(str(err), highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     print_summary(summary, console)
 
 

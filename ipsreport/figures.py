@@ -42,8 +42,12 @@ def _arrow(ax, x0, y0, x1, y1):
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 0.9})
 
 
-def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> Figure:
-    """CONSORT-style participant flow from the counts of ``ipsreport.trial.participant_flow``."""
+def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24),
+                     withdrawals_reconstructed: bool = False) -> Figure:
+    """CONSORT-style participant flow from the counts of ``ipsreport.trial.participant_flow``.
+
+    ``withdrawals_reconstructed`` marks the withdrawal counts by arm as a reconstruction (synthetic data whose
+    source prints only the total)."""
     fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
     ax = fig.subplots()
     ax.set_xlim(0, 1)
@@ -58,7 +62,8 @@ def fig_consort_flow(flow: dict, months: tuple[int, ...] = (6, 12, 24)) -> Figur
         _arrow(ax, 0.5, 0.895, x, 0.82)
         _box(ax, x, 0.78, 0.40, 0.075, f"Allocated to {name}\n(n = {flow[f'randomized.{arm}']})")
         _arrow(ax, x, 0.742, x, 0.69)
-        _box(ax, x, 0.65, 0.40, 0.07, f"Withdrew after randomization\n(n = {flow[f'withdrawn.{arm}']})", fill="#fbeee6")
+        withdrew = f"n = {flow[f'withdrawn.{arm}']}" + ("; arm reconstructed" if withdrawals_reconstructed else "")
+        _box(ax, x, 0.65, 0.40, 0.07, f"Withdrew after randomization\n({withdrew})", fill="#fbeee6")
         _arrow(ax, x, 0.615, x, 0.565)
         _box(ax, x, 0.525, 0.40, 0.07, f"Analysed (n = {flow[f'analysed.{arm}']})", fill="#e8eef6")
         lines = ["Responded: employment / questionnaire"]
@@ -191,8 +196,10 @@ def fig_power_curve(curve: pd.DataFrame, target_power: float = 0.9) -> Figure:
     fig = Figure()  # size from rcParams: the cell's fig-width and fig-height
     ax = fig.subplots()
     palette = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#808080"]
-    for colour, (name, rows) in zip(palette, curve.groupby("scenario", sort=False)):
-        ax.plot(rows["n_per_group"], rows["power"], color=colour, lw=1.6, label=name)
+    # Line styles as well as colours: scenarios whose rates sit near 50% give almost the same curve.
+    dashes = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
+    for colour, dash, (name, rows) in zip(palette, dashes, curve.groupby("scenario", sort=False)):
+        ax.plot(rows["n_per_group"], rows["power"], color=colour, ls=dash, lw=1.6, label=name)
     ax.axhline(target_power, color="#555555", lw=0.8, ls="--")
     ax.text(curve["n_per_group"].max(), target_power + 0.015, f"power {target_power:.0%}", ha="right", fontsize=7.5)
     ax.set_xlabel("Participants per arm")

@@ -17,8 +17,11 @@ import yaml
 from ipsreport.paths import config_file
 from ipsreport.results import slug
 from ipsreport.stats.contingency import chi2_test_2x2, compare_proportions, odds_ratio_woolf
-from ipsreport.stats.mixed import fit_group_time_mixed
+from ipsreport.stats.adjusted import StandardisedEffects, standardised_logistic
+from ipsreport.stats.mixed import fit_clda, fit_group_time_mixed
+from ipsreport.stats.multiplicity import holm_adjust
 from ipsreport.stats.power import SampleSize, sample_size_two_proportions
+from ipsreport.stats.stratified import MantelHaenszelResult, mantel_haenszel_odds_ratio
 from ipsreport.stats.ttests import compare_means
 
 __all__ = [
@@ -37,6 +40,17 @@ __all__ = [
     "mixed_models",
     "historical_comparison",
     "response_rates",
+    "allocation_phase",
+    "primary_by_phase",
+    "phase_stratified_primary",
+    "primary_bounds",
+    "tipping_point",
+    "adjusted_primary",
+    "clda_models",
+    "holm_families",
+    "withdrawal_by_arm",
+    "robustness_results",
+    "covariate_labels",
 ]
 
 ARMS = ("IPS", "TAU")
@@ -237,7 +251,7 @@ def secondary_outcomes(participants: pd.DataFrame, questionnaires: pd.DataFrame)
 
     Columns: ``outcome``, ``label``, ``month``, ``{arm}_n``, ``{arm}_mean``, ``{arm}_sd``, ``levene_p``,
     ``test`` (student | welch), ``statistic``, ``df``, ``p_value``, ``mean_difference``, ``md_ci_low``,
-    ``md_ci_high``.
+    ``md_ci_high``, ``p_welch`` (Welch's test whatever Levene says: the sensitivity column).
     """
     arm_of = participants.set_index("participant_id")["arm"]
     q = questionnaires.assign(arm=questionnaires["participant_id"].map(arm_of))
@@ -254,16 +268,18 @@ def secondary_outcomes(participants: pd.DataFrame, questionnaires: pd.DataFrame)
                 "tau_n": cmp.n2, "tau_mean": cmp.mean2, "tau_sd": cmp.sd2,
                 "levene_p": cmp.levene_p, "test": cmp.variant, "statistic": cmp.t, "df": cmp.df,
                 "p_value": cmp.p_value, "mean_difference": cmp.mean_diff,
-                "md_ci_low": cmp.ci_low, "md_ci_high": cmp.ci_high,
+                "md_ci_low": cmp.ci_low, "md_ci_high": cmp.ci_high, "p_welch": cmp.p_welch,
             })
     return pd.DataFrame(rows)
 
 
 def mixed_models(participants: pd.DataFrame, questionnaires: pd.DataFrame) -> pd.DataFrame:
     """Table 4 as a tidy frame: ``outcome``, ``label``, ``term`` (group, time, group_time, intercept),
-    ``estimate``, ``se``, ``z``, ``p_value``, ``n_obs``, ``n_groups``.
+    ``estimate``, ``se``, ``z``, ``p_value``, ``n_obs``, ``n_groups``, ``random_intercept_var``.
 
-    group = 1 for IPS, time = 0, 1, 2 for months 0, 6, 12; random intercept per participant; ML.
+    group = 1 for IPS, time = 0, 1, 2 for months 0, 6, 12; random intercept per participant; ML. This is the
+    paper's specification: with the interaction in the model, ``group`` is the difference between the arms
+    at baseline and ``group_time`` the difference in their linear slopes per 6 months.
     """
     arm_of = participants.set_index("participant_id")["arm"]
     long = questionnaires.assign(
@@ -276,8 +292,10 @@ def mixed_models(participants: pd.DataFrame, questionnaires: pd.DataFrame) -> pd
         data = data.astype({outcome: float})
         fit = fit_group_time_mixed(data, outcome)
         frames.append(fit.coefficients.assign(outcome=outcome, label=label, short=SHORT_LABELS[outcome],
-                                              n_obs=fit.info.n_obs, n_groups=fit.info.n_groups))
-    cols = ["outcome", "label", "short", "term", "estimate", "se", "z", "p_value", "n_obs", "n_groups"]
+                                              n_obs=fit.info.n_obs, n_groups=fit.info.n_groups,
+                                              random_intercept_var=fit.info.random_intercept_var))
+    cols = ["outcome", "label", "short", "term", "estimate", "se", "z", "p_value", "n_obs", "n_groups",
+            "random_intercept_var"]
     return pd.concat(frames, ignore_index=True)[cols]
 
 
@@ -496,4 +514,266 @@ def all_results(data, design_inputs: dict | None = None) -> dict:
     out |= {f"mixed.{k}": v for k, v in mixed_results(mixed_models(p, q)).items()}
     out |= {f"ancillary.{k}": v for k, v in
             historical_results(historical_comparison(p, e, data.historical_controls)).items()}
+    out |= robustness_results(data, design_inputs)
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
+
+
+# --- Robustness of the primary analysis and of the secondary outcomes (statistical review, issue 8) ---
+
+PHASES = ("2:1", "1:1")
+# The families Holm's method can be applied to, and the column of the frame holding their raw P values.
+MULTIPLICITY_SOURCES = ("ttest", "clda")
+
+
+# How the adjustment covariates are named in the text.
+COVARIATE_LABELS = {"allocation_phase": "allocation phase", "age": "age", "female": "sex"}
+
+
+def covariate_labels(covariates) -> list[str]:
+    """Readable names of the adjustment covariates, in the configured order."""
+    return [COVARIATE_LABELS.get(c, c.replace("_", " ")) for c in covariates]
+
+
+def phase_boundary(design_inputs: dict) -> pd.Timestamp:
+    """The first day of 1:1 allocation, from ``allocation_phase_boundary`` in the design."""
+    value = design_inputs.get("allocation_phase_boundary")
+    if value is None:
+        raise KeyError("config/design.yaml: ips_pain.allocation_phase_boundary is missing (a date, YYYY-MM-DD)")
+    try:
+        return pd.Timestamp(str(value))
+    except ValueError:
+        raise ValueError(f"config/design.yaml: ips_pain.allocation_phase_boundary {value!r} is not a date "
+                         "(YYYY-MM-DD)") from None
+
+
+def allocation_phase(participants: pd.DataFrame, boundary) -> pd.Series:
+    """``"2:1"`` for participants randomized before ``boundary``, ``"1:1"`` from it on (indexed like the input)."""
+    boundary = pd.Timestamp(boundary)
+    dates = pd.to_datetime(participants["randomized_on"])
+    return pd.Series(np.where(dates < boundary, PHASES[0], PHASES[1]), index=participants.index,
+                     name="allocation_phase")
+
+
+def _primary_frame(participants: pd.DataFrame, employment: pd.DataFrame, month: int,
+                   boundary=None) -> pd.DataFrame:
+    """One row per analysed participant: ``arm``, ``ips`` (1/0), ``employed`` (NaN when not known), the
+    characteristics of participants.csv and, given a boundary, ``allocation_phase``."""
+    people = analysed(participants).reset_index(drop=True)
+    at = employment.loc[employment["month"] == month].set_index("participant_id")["employed"]
+    frame = people.assign(employed=people["participant_id"].map(at).astype(float),
+                          ips=(people["arm"] == "IPS").astype(int))
+    if boundary is not None:
+        frame = frame.assign(allocation_phase=allocation_phase(frame, boundary))
+    return frame
+
+
+def _counts(frame: pd.DataFrame) -> tuple[int, int, int, int]:
+    known = frame.dropna(subset=["employed"])
+    ips, tau = known.loc[known["ips"] == 1, "employed"], known.loc[known["ips"] == 0, "employed"]
+    return int(ips.sum()), int(len(ips)), int(tau.sum()), int(len(tau))
+
+
+def primary_by_phase(participants: pd.DataFrame, employment: pd.DataFrame, boundary, month: int = 12) -> pd.DataFrame:
+    """Employment by ``month`` in each allocation phase (respondents): ``phase``, ``ips_employed``, ``ips_n``,
+    ``tau_employed``, ``tau_n``, ``ips_percent``, ``tau_percent``, ``odds_ratio``, ``or_ci_low``,
+    ``or_ci_high`` (Woolf; 0.5 added to every cell when one is 0)."""
+    frame = _primary_frame(participants, employment, month, boundary)
+    rows = []
+    for phase in PHASES:
+        k1, n1, k2, n2 = _counts(frame.loc[frame["allocation_phase"] == phase])
+        row = {"phase": phase, "ips_employed": k1, "ips_n": n1, "tau_employed": k2, "tau_n": n2,
+               "ips_percent": 100 * k1 / n1 if n1 else np.nan, "tau_percent": 100 * k2 / n2 if n2 else np.nan}
+        if n1 and n2:
+            ratio = odds_ratio_woolf(k1, n1, k2, n2)
+            row |= {"odds_ratio": ratio.odds_ratio, "or_ci_low": ratio.ci_low, "or_ci_high": ratio.ci_high}
+        else:
+            row |= {"odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def phase_stratified_primary(by_phase: pd.DataFrame) -> MantelHaenszelResult:
+    """Mantel–Haenszel odds ratio over the allocation phases of :func:`primary_by_phase`, with the
+    Robins–Breslow–Greenland CI and the Breslow–Day test (Tarone-corrected) of equal odds ratios."""
+    strata = by_phase[["ips_employed", "ips_n", "tau_employed", "tau_n"]].astype(int).to_numpy().tolist()
+    return mantel_haenszel_odds_ratio(strata)
+
+
+BOUND_SCENARIOS = {
+    "respondents": "Respondents only (the paper's analysis)",
+    "missing_not_employed": "Every non-respondent not employed",
+    "ips_favoured": "IPS favoured: missing IPS employed, missing TAU not",
+    "tau_favoured": "TAU favoured: missing TAU employed, missing IPS not",
+}
+
+
+def primary_bounds(participants: pd.DataFrame, employment: pd.DataFrame, month: int = 12) -> pd.DataFrame:
+    """The primary comparison under the extreme assumptions about the analysed participants whose outcome is
+    missing, one row per scenario of ``BOUND_SCENARIOS``.
+
+    Columns: ``scenario``, ``label``, ``ips_missing``, ``tau_missing``, ``ips_employed``, ``ips_n``,
+    ``tau_employed``, ``tau_n``, ``ips_percent``, ``tau_percent``, ``test``, ``p_value``, ``odds_ratio``,
+    ``or_ci_low``, ``or_ci_high``, ``risk_difference``, ``rd_ci_low``, ``rd_ci_high`` (as
+    :func:`employment_by_arm`).
+    """
+    frame = _primary_frame(participants, employment, month)
+    k1, r1, k2, r2 = _counts(frame)
+    m1 = int(((frame["ips"] == 1) & frame["employed"].isna()).sum())
+    m2 = int(((frame["ips"] == 0) & frame["employed"].isna()).sum())
+    cells = {"respondents": (k1, r1, k2, r2), "missing_not_employed": (k1, r1 + m1, k2, r2 + m2),
+             "ips_favoured": (k1 + m1, r1 + m1, k2, r2 + m2), "tau_favoured": (k1, r1 + m1, k2 + m2, r2 + m2)}
+    rows = []
+    for scenario, (a, n1, c, n2) in cells.items():
+        cmp = compare_proportions(a, n1, c, n2)
+        rows.append({"scenario": scenario, "label": BOUND_SCENARIOS[scenario], "ips_missing": m1, "tau_missing": m2,
+                     "ips_employed": a, "ips_n": n1, "tau_employed": c, "tau_n": n2,
+                     "ips_percent": cmp.percent1, "tau_percent": cmp.percent2, "test": cmp.test,
+                     "p_value": cmp.p_value, "odds_ratio": cmp.odds_ratio, "or_ci_low": cmp.or_ci_low,
+                     "or_ci_high": cmp.or_ci_high, "risk_difference": cmp.risk_difference,
+                     "rd_ci_low": cmp.rd_ci_low, "rd_ci_high": cmp.rd_ci_high})
+    return pd.DataFrame(rows)
+
+
+def tipping_point(participants: pd.DataFrame, employment: pd.DataFrame, month: int = 12) -> pd.DataFrame:
+    """Every split of the missing primary outcomes: how many missing IPS and missing TAU participants are
+    taken as employed (the rest not), and the resulting comparison.
+
+    Columns: ``ips_missing_employed``, ``tau_missing_employed``, ``ips_employed``, ``ips_n``,
+    ``tau_employed``, ``tau_n``, ``test``, ``p_value``, ``odds_ratio``, ``risk_difference``.
+    """
+    frame = _primary_frame(participants, employment, month)
+    k1, r1, k2, r2 = _counts(frame)
+    m1 = int(((frame["ips"] == 1) & frame["employed"].isna()).sum())
+    m2 = int(((frame["ips"] == 0) & frame["employed"].isna()).sum())
+    rows = []
+    for i in range(m1 + 1):
+        for j in range(m2 + 1):
+            cmp = compare_proportions(k1 + i, r1 + m1, k2 + j, r2 + m2)
+            rows.append({"ips_missing_employed": i, "tau_missing_employed": j, "ips_employed": k1 + i,
+                         "ips_n": r1 + m1, "tau_employed": k2 + j, "tau_n": r2 + m2, "test": cmp.test,
+                         "p_value": cmp.p_value, "odds_ratio": cmp.odds_ratio,
+                         "risk_difference": cmp.risk_difference})
+    return pd.DataFrame(rows)
+
+
+def adjusted_primary(participants: pd.DataFrame, employment: pd.DataFrame, covariates, boundary,
+                     month: int = 12) -> StandardisedEffects:
+    """Logistic regression of employment by ``month`` on arm and ``covariates`` (respondents with every
+    covariate known), with the risk ratio and difference by marginal standardisation.
+
+    ``covariates`` are participants.csv columns or ``allocation_phase``; a covariate's choice is the
+    report's (``adjustment_covariates`` in the design), not the trial's.
+    """
+    frame = _primary_frame(participants, employment, month, boundary)
+    unknown = [c for c in covariates if c not in frame.columns]
+    if unknown:
+        raise KeyError(f"config/design.yaml: ips_pain.adjustment_covariates names unknown columns {unknown}")
+    return standardised_logistic(frame, "employed", "ips", list(covariates))
+
+
+def clda_models(participants: pd.DataFrame, questionnaires: pd.DataFrame) -> pd.DataFrame:
+    """cLDA per outcome: baseline, 6 and 12 months as outcomes, common baseline mean, treatment effects at 6
+    and 12 months (IPS − TAU), random intercept per participant (REML).
+
+    Columns: ``outcome``, ``label``, ``short``, ``month``, ``estimate``, ``se``, ``z``, ``p_value``,
+    ``ci_low``, ``ci_high``, ``n_obs``, ``n_groups``, ``random_intercept_var``, ``converged``.
+    """
+    arm_of = participants.set_index("participant_id")["arm"]
+    long = questionnaires.assign(arm=questionnaires["participant_id"].map(arm_of))
+    frames = []
+    for outcome, (label, _) in OUTCOMES.items():
+        data = long[["participant_id", "arm", "month", outcome]].dropna().astype({outcome: float})
+        fit = fit_clda(data, outcome, group_col="arm", time_col="month", baseline=0, treatment="IPS")
+        frames.append(fit.effects.rename(columns={"time": "month"}).assign(
+            outcome=outcome, label=label, short=SHORT_LABELS[outcome], n_obs=fit.info.n_obs,
+            n_groups=fit.info.n_groups, random_intercept_var=fit.info.random_intercept_var,
+            converged=fit.info.converged))
+    cols = ["outcome", "label", "short", "month", "estimate", "se", "z", "p_value", "ci_low", "ci_high", "n_obs",
+            "n_groups", "random_intercept_var", "converged"]
+    out = pd.concat(frames, ignore_index=True)[cols]
+    return out.astype({"month": int})
+
+
+def holm_families(secondary: pd.DataFrame, clda: pd.DataFrame, families: dict[str, str]) -> pd.DataFrame:
+    """Holm-adjusted P values within each configured family.
+
+    ``families`` maps a family key to its label (``multiplicity_families`` in the design): ``ttest`` is the
+    follow-up t-tests of :func:`secondary_outcomes` (the variant the paper used), ``clda`` the treatment
+    effects of :func:`clda_models`. Columns: ``family``, ``family_label``, ``outcome``, ``short``, ``month``,
+    ``p_value``, ``p_holm``, ``m`` (tests in the family).
+    """
+    unknown = sorted(set(families) - set(MULTIPLICITY_SOURCES))
+    if unknown:
+        raise ValueError(f"config/design.yaml: ips_pain.multiplicity_families has unknown families {unknown}; "
+                         f"known: {list(MULTIPLICITY_SOURCES)}")
+    sources = {"ttest": secondary, "clda": clda}
+    frames = []
+    for key, label in families.items():
+        tests = sources[key][["outcome", "short", "month", "p_value"]].reset_index(drop=True)
+        frames.append(tests.assign(family=key, family_label=label, p_holm=holm_adjust(tests["p_value"]),
+                                   m=int(tests["p_value"].notna().sum())))
+    cols = ["family", "family_label", "outcome", "short", "month", "p_value", "p_holm", "m"]
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def withdrawal_by_arm(participants: pd.DataFrame):
+    """Withdrawal after randomization, IPS vs TAU, by Fisher's exact test (withdrawals are few)."""
+    counts = {arm: (int(participants.loc[participants["arm"] == arm, "withdrawn"].sum()),
+                    int((participants["arm"] == arm).sum())) for arm in ARMS}
+    return compare_proportions(*counts["IPS"], *counts["TAU"], test="fisher")
+
+
+def welch_results(secondary: pd.DataFrame) -> dict:
+    """``welch.m{month}.{outcome}.p_value`` (caller adds ``secondary``)."""
+    return {f"welch.m{r['month']}.{r['outcome']}.p_value": r["p_welch"] for r in secondary.to_dict("records")}
+
+
+def clda_results(clda: pd.DataFrame) -> dict:
+    """``clda.m{month}.{outcome}.{estimate,ci_low,ci_high,p_value}`` (caller adds ``secondary``)."""
+    return {f"clda.m{r['month']}.{r['outcome']}.{s}": r[s] for r in clda.to_dict("records")
+            for s in ("estimate", "ci_low", "ci_high", "p_value")}
+
+
+def holm_results(holm: pd.DataFrame) -> dict:
+    """``holm.{family}.m{month}.{outcome}.p_value`` (caller adds ``secondary``)."""
+    return {f"holm.{r['family']}.m{r['month']}.{r['outcome']}.p_value": r["p_holm"] for r in holm.to_dict("records")}
+
+
+def phase_results(mh: MantelHaenszelResult, month: int = 12) -> dict:
+    """``phase_stratified.m12.{mh_odds_ratio,ci_low,ci_high,homogeneity_p_value}`` (caller adds ``primary``)."""
+    base = f"phase_stratified.m{month}"
+    return {f"{base}.mh_odds_ratio": mh.odds_ratio, f"{base}.ci_low": mh.ci_low, f"{base}.ci_high": mh.ci_high,
+            f"{base}.homogeneity_p_value": mh.homogeneity_p_value}
+
+
+def bounds_results(bounds: pd.DataFrame, month: int = 12) -> dict:
+    """``bounds.m12.{ips_favoured,tau_favoured}.{odds_ratio,p_value}`` (caller adds ``primary``)."""
+    rows = bounds.set_index("scenario")
+    return {f"bounds.m{month}.{s}.{k}": rows.loc[s, k] for s in ("ips_favoured", "tau_favoured")
+            for k in ("odds_ratio", "p_value")}
+
+
+def adjusted_results(adjusted: StandardisedEffects, month: int = 12) -> dict:
+    """``adjusted.m12.{odds_ratio,…,rd_ci_high}`` (caller adds ``primary``)."""
+    keys = ("odds_ratio", "or_ci_low", "or_ci_high", "risk_ratio", "rr_ci_low", "rr_ci_high", "risk_difference",
+            "rd_ci_low", "rd_ci_high")
+    return {f"adjusted.m{month}.{k}": getattr(adjusted, k) for k in keys}
+
+
+def robustness_results(data, design_inputs: dict) -> dict:
+    """The sensitivity and supplementary analyses under their full ``primary.…`` and ``secondary.…`` keys."""
+    p, q, e = data.participants, data.questionnaires, data.employment
+    boundary = phase_boundary(design_inputs)
+    secondary = secondary_outcomes(p, q)
+    clda = clda_models(p, q)
+    holm = holm_families(secondary, clda, design_inputs["multiplicity_families"])
+    out: dict = {}
+    out |= {f"secondary.{k}": v for k, v in welch_results(secondary).items()}
+    out |= {f"secondary.{k}": v for k, v in clda_results(clda).items()}
+    out |= {f"secondary.{k}": v for k, v in holm_results(holm).items()}
+    mh = phase_stratified_primary(primary_by_phase(p, e, boundary))
+    out |= {f"primary.{k}": v for k, v in phase_results(mh).items()}
+    out |= {f"primary.{k}": v for k, v in bounds_results(primary_bounds(p, e)).items()}
+    adjusted = adjusted_primary(p, e, design_inputs["adjustment_covariates"], boundary)
+    out |= {f"primary.{k}": v for k, v in adjusted_results(adjusted).items()}
+    return out

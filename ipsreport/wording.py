@@ -4,30 +4,42 @@ from __future__ import annotations
 
 import os
 
-from ipsreport.format import fmt_est_ci, fmt_num, fmt_p, fmt_pct
+from IPython.display import Markdown
+
+from ipsreport.format import fmt_ci, fmt_est_ci, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.markup import markdown_of
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
            "allocation_sentence", "baseline_balance", "t_test_phrase",
            "secondary_summary", "interaction_summary", "poster_sentence", "allocation_story",
            "progression_sentence", "planning_sentence", "risk_difference_sentence",
-           "mixed_model_caveat", "concordance_sentence"]
+           "mixed_model_caveat", "concordance_sentence",
+           "thresholds_origin_sentence", "interval_methods_sentence", "sample_size_method_phrase",
+           "minimal_important_difference_phrase", "paid_work_comparison_sentence", "pooled_yield_sentence",
+           "identified_eligible_sentence",
+           "questionnaire_reconstruction_note", "sample_size_method_sentence", "withdrawal_sentence",
+           "withdrawal_short", "welch_sensitivity", "clda_summary", "multiplicity_summary", "phase_sentence",
+           "bounds_sentence", "adjusted_sentence", "abstract_effects", "abstract_secondary",
+           "phase_boundary_source", "family_list", "join_words",
+           "clda_caveat"]
 
 ALPHA = 0.05
 
 
-def data_notice(*datasets) -> str:
+def data_notice(*datasets) -> Markdown:
     """A visible callout when any data set is a synthetic reconstruction; nothing for real data.
 
-    Under the built-in engine every page already carries the notice as a banner, so the callout (needed
-    under Quarto) is left out there.
+    Markdown for an ``output: asis`` cell; the notices come from the data sets' ``dataset.yaml`` and are
+    escaped. Under the built-in engine every page already carries the notice as a banner, so the callout
+    (needed under Quarto) is left out there.
     """
     if os.environ.get("IPSREPORT_ENGINE") == "builtin":
-        return ""
+        return Markdown("")
     texts = [getattr(d, "notice", "") or "These data are a synthetic reconstruction that matches the published "
              "summaries; they are not participant data." for d in datasets if getattr(d, "synthetic", False)]
     if not texts:
-        return ""
-    return "::: {.callout-warning}\n## Synthetic data\n\n" + " ".join(texts) + "\n:::\n"
+        return Markdown("")
+    return markdown_of("::: {{.callout-warning}}\n## Synthetic data\n\n{notice}\n:::\n", notice=" ".join(texts))
 
 
 def p_text(p: float) -> str:
@@ -116,7 +128,8 @@ def interaction_summary(interactions, alpha: float = ALPHA) -> str:
         return (f"No group × time term reached P < {fmt_num(alpha)}; the smallest P was "
                 f"{fmt_p(smallest['p_value'])} ({_lower(smallest['short'])}).")
     names = _join([_lower(h) for h in hits["short"]])
-    return f"The group × time term reached P < {fmt_num(alpha)} for {names}."
+    return (f"The group × time term reached P < {fmt_num(alpha)} for {names}, without adjustment for the number of "
+            "tests (see the section on multiplicity).")
 
 
 def _lower(label: str) -> str:
@@ -170,15 +183,18 @@ def progression_sentence(progression) -> str:
     return text + (f": {'; '.join(reds)}." if reds else ".")
 
 
-def planning_sentence(planning) -> str:
+def planning_sentence(planning, approach_label: str = "people to approach") -> str:
+    """The range of totals over the scenarios, and what the largest needs in ``approach_label`` at the yield."""
     valid = planning.dropna(subset=["n_total"])
     if valid.empty:
         return "No scenario implies a difference between the arms, so no sample size follows."
     big = valid.sort_values("n_total").iloc[-1]
     small = valid.sort_values("n_total").iloc[0]
-    return (f"The totals range from {int(small['n_total'])} participants ({small['scenario']}) to "
-            f"{int(big['n_total'])} ({big['scenario']}); at the pilot's primary-care yield the largest would mean "
-            f"approaching about {int(big['to_approach']):,} people.")
+    text = (f"The totals range from {int(small['n_total'])} participants ({_lower(small['scenario'])}) to "
+            f"{int(big['n_total'])} ({_lower(big['scenario'])})")
+    if is_missing(big["to_approach"]):
+        return text + "."
+    return text + f"; at the pilot's yield the largest would need about {int(big['to_approach']):,} {approach_label}."
 
 
 def risk_difference_sentence(row, months: int) -> str:
@@ -206,6 +222,307 @@ def concordance_sentence(study: str, counts) -> str:
     total = int(sum(counts.values))
     parts = [f"{int(n)} {status}" for status, n in counts.items() if n]
     return f"Of the {study}'s {total} published numbers: {_join(parts)}."
+
+
+_THRESHOLD_ORIGINS = {
+    "post_hoc": ("The thresholds are this report's own, not the pilot's: the pilot published no progression "
+                 "criteria, and these were set in `config/design.yaml` after its results were known (post hoc), "
+                 "so the verdicts illustrate how such criteria would read rather than test a prespecified rule."),
+    "prespecified": ("The thresholds, recorded in `config/design.yaml`, were fixed before the pilot's data were "
+                     "seen."),
+}
+
+
+def thresholds_origin_sentence(origin: str) -> str:
+    """Who set the progression thresholds and when, from ``feasibility.thresholds_origin`` in the config."""
+    if origin not in _THRESHOLD_ORIGINS:
+        raise ValueError(f"config/design.yaml feasibility.thresholds_origin: {origin!r} is not one of "
+                         f"{sorted(_THRESHOLD_ORIGINS)}")
+    return _THRESHOLD_ORIGINS[origin]
+
+
+_INTERVAL_NAMES = {"wilson": "Wilson score intervals for the proportions",
+                   "exact_poisson": ("exact (Garwood) Poisson intervals for the rate per month, the recruitment "
+                                     "period treated as fixed")}
+
+
+def interval_methods_sentence(progression) -> str:
+    """Which 95% intervals the progression table shows, from its ``interval`` column."""
+    used = [_INTERVAL_NAMES[m] for m in _INTERVAL_NAMES if m in set(progression["interval"])]
+    if not used:
+        return ""
+    return (f"Each observed value has a 95% confidence interval: {_join(used)}; the verdict is read from the "
+            "point estimate, and an interval that straddles a threshold means the pilot cannot tell the two "
+            "colours apart.")
+
+
+_POWER_METHOD_PHRASES = {
+    "unpooled": "the normal approximation with unpooled variances",
+    "pooled": "Fleiss' normal approximation with the variance pooled under the null hypothesis, without continuity "
+              "correction",
+    "pooled_cc": "Fleiss' normal approximation with pooled variance and the Casagrande–Pike–Smith continuity "
+                 "correction",
+    "fully_pooled": "the normal approximation with the variance pooled under both hypotheses",
+}
+
+
+def sample_size_method_phrase(method: str) -> str:
+    """The sample-size formula in words, from the configured method name (``ipsreport.stats.power``)."""
+    if method not in _POWER_METHOD_PHRASES:
+        raise ValueError(f"sample-size method {method!r} is not one of {sorted(_POWER_METHOD_PHRASES)}")
+    return _POWER_METHOD_PHRASES[method]
+
+
+def minimal_important_difference_phrase(mid: dict) -> str:
+    """'a minimal important difference of 15 percentage points (an assumption of this report, …)'."""
+    points = fmt_num(100 * mid["value"], 0 if float(100 * mid["value"]).is_integer() else 1)
+    basis = ("an assumption of this report, not an estimate from either study" if mid.get("basis") == "assumption"
+             else str(mid.get("basis", "")))
+    return f"a minimal important difference of {points} percentage points ({basis})"
+
+
+def paid_work_comparison_sentence(paid) -> str:
+    """Paid work measured the same way in both arms (12-month questionnaire, respondents only), and its direction.
+
+    ``paid`` is ``ipsreport.feasibility.paid_work_12m``.
+    """
+    q = paid.loc[paid["basis"] == "questionnaire"].set_index("arm")
+    if q["n"].min() == 0:
+        return "No 12-month questionnaire was returned in one arm, so the arms cannot be compared on the same footing."
+    i, t = q.loc["IPS"], q.loc["TAU"]
+    diff = i["percent"] - t["percent"]
+    direction = ("higher in the IPS arm" if diff > 0 else "lower in the IPS arm" if diff < 0
+                 else "the same in both arms")
+    return (f"Measured the same way in both arms, by the 12-month questionnaire among those who returned it, "
+            f"{int(i['count'])} of {int(i['n'])} IPS respondents ({fmt_pct(i['percent'], 0)}%, 95% CI "
+            f"{fmt_ci(i['ci_low'], i['ci_high'], 0)}%) and {int(t['count'])} of {int(t['n'])} TAU respondents "
+            f"({fmt_pct(t['percent'], 0)}%, {fmt_ci(t['ci_low'], t['ci_high'], 0)}%) were in paid work; the "
+            f"proportion was {direction}.")
+
+
+def pooled_yield_sentence(setting_row, by_method) -> str:
+    """Say what the pilot's pooled primary-care figure adds together, from the methods' denominators."""
+    rows = by_method.loc[(by_method["setting"] == setting_row.name) & by_method["approached"].notna()]
+    parts = [f"{int(r['approached'])} {r['denominator']} ({r['short_label']})" for r in rows.to_dict("records")]
+    return (f"The pilot's abstract pools these as {int(setting_row['recruited'])} recruits from "
+            f"{int(setting_row['approached'])} people approached in primary care "
+            f"({fmt_pct(setting_row['percent'])}%), a sum of {_join(parts)}: denominators of different kinds, so "
+            "the pooled figure is the yield of no single method, and this report does not use it as one.")
+
+
+def identified_eligible_sentence(by_method) -> str:
+    """The methods whose denominator is patients already identified as eligible, with their k of n."""
+    rows = by_method.loc[by_method["denominator"] == "patients identified as eligible"]
+    if rows.empty:
+        return ""
+    parts = [f"{r['short_label']}, {int(r['recruited'])} of {int(r['approached'])}" for r in rows.to_dict("records")]
+    return ("The other methods approached only patients a nurse or clinician had already identified as eligible ("
+            f"{'; '.join(parts)}): their yields are the share of such patients who agreed to take part, not a "
+            "response to an invitation, and cannot be compared with the mail-out's.")
+
+
+def questionnaire_reconstruction_note(data) -> str:
+    """While the pilot data are synthetic: which IPS participants returned the 12-month questionnaire is a
+    reconstruction choice (the paper says only that those who found work responded less)."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("The paper does not say which IPS participants returned the 12-month questionnaire; in these "
+            "synthetic data that is a reconstruction choice, consistent with its remark that those who found "
+            "work responded less often.")
+
+
+# --- Robustness analyses of the trial (statistical review) ---
+
+_SAMPLE_SIZE_FORMULAS = {
+    "unpooled": (r"the normal approximation with unpooled variances, *n* = (*z*~1−α/2~ + *z*~1−β~)^2^ × "
+                 r"\[*p*~1~(1 − *p*~1~) + *p*~2~(1 − *p*~2~)\] / (*p*~1~ − *p*~2~)^2^ per arm"),
+    "pooled": "Fleiss' formula, which pools the variance under the null hypothesis (no continuity correction)",
+    "pooled_cc": ("Fleiss' formula, which pools the variance under the null hypothesis, with a continuity "
+                  "correction"),
+    "fully_pooled": (r"the normal approximation with the pooled variance under both hypotheses, *n* = "
+                     r"(*z*~1−α/2~ + *z*~1−β~)^2^ × 2*p̄*(1 − *p̄*) / (*p*~1~ − *p*~2~)^2^ per arm"),
+}
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def sample_size_method_sentence(method: str, size=None, other=None) -> str:
+    """The sample-size formula named by the configured ``method`` and, given the results, what it and the
+    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`)."""
+    if method not in _SAMPLE_SIZE_FORMULAS:
+        raise ValueError(f"config/design.yaml: unknown sample-size method {method!r}; "
+                         f"known: {sorted(_SAMPLE_SIZE_FORMULAS)}")
+    if size is None:
+        return f"The sample size uses {_SAMPLE_SIZE_FORMULAS[method]}."
+    text = (f"{_capital(_SAMPLE_SIZE_FORMULAS[method])} gives {fmt_num(size.n_exact)}, that is "
+            f"{size.n_per_group} participants per arm.")
+    if other is not None:
+        text += (f" By {_SAMPLE_SIZE_FORMULAS[other.method]}, the same assumptions give {other.n_per_group} "
+                 "per arm.")
+    return text
+
+
+def withdrawal_sentence(flow: dict, data, fisher=None) -> str:
+    """Who withdrew, by arm; marked as a reconstruction while the data are synthetic, else with Fisher's test."""
+    total, ips, tau = flow["withdrawn"], flow["withdrawn.ips"], flow["withdrawn.tau"]
+    if getattr(data, "synthetic", False):
+        return (f"{total} withdrew after randomization; the paper gives that total but not the arms, and the "
+                f"split used here ({ips} IPS, {tau} TAU) is a choice of the synthetic reconstruction.")
+    text = f"{total} withdrew after randomization ({ips} IPS, {tau} TAU)"
+    if fisher is None:
+        return text + "."
+    return (f"{text}: {fmt_pct(fisher.percent1)}% of those allocated to IPS and {fmt_pct(fisher.percent2)}% of "
+            f"those allocated to TAU ({p_text(fisher.p_value)}, Fisher's exact test). Withdrawal that depends on the "
+            "arm breaks the comparability randomization provides, so the analysed groups may differ in ways the "
+            "baseline table does not show.")
+
+
+def withdrawal_short(flow: dict, data) -> str:
+    """'9 (3 IPS and 6 TAU, split reconstructed)' for the abstract."""
+    note = ", split reconstructed" if getattr(data, "synthetic", False) else ""
+    return f"{flow['withdrawn']} ({flow['withdrawn.ips']} IPS and {flow['withdrawn.tau']} TAU{note})"
+
+
+def welch_sensitivity(secondary, alpha: float = ALPHA) -> str:
+    """How the count of comparisons below ``alpha`` changes when Welch's test is used for every row."""
+    paper = secondary["p_value"] < alpha
+    welch = secondary["p_welch"] < alpha
+    changed = secondary.loc[paper != welch]
+    head = (f"With Welch's test for every row, {int(welch.sum())} of {len(secondary)} comparisons fall below "
+            f"P = {fmt_num(alpha)}, against {int(paper.sum())} with the variants of the paper")
+    if changed.empty:
+        return head + "; no verdict changes."
+    parts = [f"{_lower(r['short'])} at {r['month']} months ({fmt_p(r['p_value'])} → {fmt_p(r['p_welch'])})"
+             for r in changed.to_dict("records")]
+    return head + ": " + _join(parts) + (" crosses" if len(parts) == 1 else " cross") + " the line."
+
+
+def clda_summary(clda, alpha: float = ALPHA) -> str:
+    """Which cLDA treatment effects fall below ``alpha`` (raw), with their estimates."""
+    hits = clda.loc[clda["p_value"] < alpha]
+    if hits.empty:
+        return f"No cLDA treatment effect reached P < {fmt_num(alpha)}."
+    parts = []
+    for r in hits.to_dict("records"):
+        parts.append(f"{_lower(r['short'])} at {r['month']} months "
+                     f"({fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
+    return (f"Of {len(clda)} cLDA treatment effects, {len(hits)} fell below P = {fmt_num(alpha)} before adjustment: "
+            + "; ".join(parts) + ".")
+
+
+def multiplicity_summary(secondary, interactions, clda, holm, alpha: float = ALPHA) -> str:
+    """Every test the secondary chapter interprets, how many fall below ``alpha`` raw, and how many after Holm."""
+    groups = [("unadjusted follow-up t-tests", secondary["p_value"]),
+              ("group × time terms of the paper's mixed models", interactions["p_value"]),
+              ("cLDA treatment effects", clda["p_value"])]
+    total = sum(len(p) for _, p in groups)
+    listed = _join([f"{len(p)} {name} ({int((p < alpha).sum())} below {fmt_num(alpha)})" for name, p in groups])
+    text = (f"The chapter interprets {total} tests of secondary outcomes, none of them confirmatory: {listed}. "
+            f"If every null hypothesis were true, about {fmt_num(alpha * total, 1)} would fall below "
+            f"{fmt_num(alpha)} by chance.")
+    for family, rows in holm.groupby("family", sort=False):
+        kept = rows.loc[rows["p_holm"] < alpha]
+        label = rows["family_label"].iloc[0]
+        if kept.empty:
+            text += (f" After Holm's adjustment within the family of {label} ({int(rows['m'].iloc[0])} tests), "
+                     f"none stays below {fmt_num(alpha)}.")
+        else:
+            names = _join([f"{_lower(r['short'])} at {r['month']} months" for r in kept.to_dict("records")])
+            text += (f" After Holm's adjustment within the family of {label} ({int(rows['m'].iloc[0])} tests), "
+                     f"{names} {'stays' if len(kept) == 1 else 'stay'} below {fmt_num(alpha)}.")
+    return text
+
+
+def phase_sentence(by_phase, mh, boundary, data) -> str:
+    """The primary comparison stratified by allocation phase, and where the boundary date comes from."""
+    source = (" The paper does not give the date of the change; the boundary used here is the synthetic "
+              "reconstruction's." if getattr(data, "synthetic", False) else "")
+    rows = by_phase.set_index("phase")
+    parts = [f"{int(rows.loc[p, 'ips_employed'])}/{int(rows.loc[p, 'ips_n'])} vs "
+             f"{int(rows.loc[p, 'tau_employed'])}/{int(rows.loc[p, 'tau_n'])} in the {p} phase" for p in rows.index]
+    n = int(by_phase[["ips_n", "tau_n"]].to_numpy().sum())
+    return (f"Participants randomized before {boundary:%-d %B %Y} were allocated 2:1, later ones 1:1.{source} "
+            f"Stratified by phase ({_join(parts)}; n = {n}), the Mantel–Haenszel odds ratio was "
+            f"{fmt_est_ci(mh.odds_ratio, mh.ci_low, mh.ci_high)} (Robins–Breslow–Greenland 95% CI), and the "
+            f"Breslow–Day test with Tarone's correction found {'no ' if mh.homogeneity_p_value >= ALPHA else ''}"
+            f"evidence that the odds ratio differed between the phases ({p_text(mh.homogeneity_p_value)}).")
+
+
+def bounds_sentence(bounds) -> str:
+    """The primary comparison under the extreme assumptions about missing outcomes."""
+    rows = bounds.set_index("scenario")
+    ips, tau = rows.loc["ips_favoured"], rows.loc["tau_favoured"]
+    m1, m2 = int(ips["ips_missing"]), int(ips["tau_missing"])
+    verdicts = {significance(ips["p_value"]), significance(tau["p_value"])}
+    reading = ("so no assumption about them changes the verdict" if len(verdicts) == 1
+               else "so the verdict depends on what happened to them")
+    return (f"In the analysed groups, {m1} IPS and {m2} TAU participants did not answer the 12-month employment "
+            f"question. If every missing IPS participant had worked and no missing TAU participant had, the odds "
+            f"ratio would be {fmt_est_ci(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
+            f"({p_text(ips['p_value'])}, n = {int(ips['ips_n'] + ips['tau_n'])}); in the reverse case "
+            f"{fmt_est_ci(tau['odds_ratio'], tau['or_ci_low'], tau['or_ci_high'])} ({p_text(tau['p_value'])}), "
+            f"{reading}.")
+
+
+def adjusted_sentence(adjusted, covariate_labels: list[str]) -> str:
+    """The adjusted primary analysis, its covariates labelled as the report's choice, OR, RR and RD."""
+    return (f"Adjusted for {_join(covariate_labels)} — covariates chosen by this report, not prespecified by the "
+            f"trial — in a logistic regression of the {adjusted.n} respondents, the odds ratio was "
+            f"{fmt_est_ci(adjusted.odds_ratio, adjusted.or_ci_low, adjusted.or_ci_high)}. Standardised over the "
+            f"same participants, the predicted employment was {fmt_pct(100 * adjusted.risk_treated)}% with IPS and "
+            f"{fmt_pct(100 * adjusted.risk_control)}% without, a risk ratio of "
+            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and a risk difference of "
+            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} "
+            "percentage points (95% CIs by the delta method).")
+
+
+def abstract_effects(row, adjusted, covariate_labels: list[str]) -> str:
+    """The abstract's absolute and relative effects at 12 months, each with its n."""
+    n = int(row["ips_n"] + row["tau_n"])
+    return (f"The absolute difference was "
+            f"{fmt_est_ci(row['risk_difference'], row['rd_ci_low'], row['rd_ci_high'], decimals=1)} percentage "
+            f"points (n = {n}). Adjusted for {_join(covariate_labels)} (this report's choice), the risk ratio was "
+            f"{fmt_est_ci(adjusted.risk_ratio, adjusted.rr_ci_low, adjusted.rr_ci_high)} and the risk difference "
+            f"{fmt_est_ci(adjusted.risk_difference, adjusted.rd_ci_low, adjusted.rd_ci_high, decimals=1)} points "
+            f"(n = {adjusted.n}).")
+
+
+def abstract_secondary(secondary, holm, alpha: float = ALPHA) -> str:
+    """The abstract's line on the secondary outcomes: how many comparisons, their n, and what survived Holm."""
+    n = secondary["ips_n"] + secondary["tau_n"]
+    hits = int((secondary["p_value"] < alpha).sum())
+    kept = int((holm.loc[holm["family"] == "ttest", "p_holm"] < alpha).sum())
+    return (f"Of {len(secondary)} unadjusted comparisons of secondary outcomes at 6 and 12 months "
+            f"(n = {int(n.min())} to {int(n.max())} respondents each), {hits or 'none'} fell below "
+            f"P = {fmt_num(alpha)}, and {kept or 'none'} after Holm's adjustment.")
+
+
+def phase_boundary_source(data) -> str:
+    """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
+            "in config/design.yaml)")
+
+
+def family_list(families: dict[str, str]) -> str:
+    """The configured multiplicity families, by label: 'the unadjusted … and the constrained …'."""
+    return _join([f"the {label}" for label in families.values()])
+
+
+def join_words(items) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return _join(list(items))
+
+
+def clda_caveat(data) -> str:
+    """With reconstructed data the cLDA estimates depend on how the reconstruction linked each person's scores."""
+    if not getattr(data, "synthetic", False):
+        return ""
+    return ("These estimates, too, depend on how the synthetic reconstruction linked each person's scores over "
+            "time, which the published summaries do not determine; the paper has no such analysis to compare with.")
 
 
 def concordance_sentence_reported(study: str, prefix: str, statuses):

@@ -104,6 +104,10 @@ def perturbed(rendered, tmp_path_factory) -> tuple[Path, dict]:
     pilot_arms = pd.read_csv(pilot / "participants.csv", dtype=str).set_index("participant_id")["arm"]
     complete_ips = [pid for pid, ok in returned.items() if ok and pilot_arms[pid] == "IPS"][0]
     fu.loc[(fu["participant_id"] == complete_ips) & (fu["month"] == "12"), ["returned", "in_paid_work"]] = ["0", ""]
+    # One more TAU participant whose 12-month status is not ascertained (a returner not in work).
+    tau_returner = fu.loc[(fu["month"] == "12") & (fu["returned"] == "1") & (fu["in_paid_work"] == "0")
+                          & (fu["participant_id"].map(pilot_arms) == "TAU"), "participant_id"].iloc[0]
+    fu.loc[(fu["participant_id"] == tau_returner) & (fu["month"] == "12"), ["returned", "in_paid_work"]] = ["0", ""]
     fu.to_csv(pilot / "followup.csv", index=False, lineterminator="\n")
     result = _render(project)
     if result.returncode != 0 and "job_sector" in result.stderr:
@@ -260,8 +264,33 @@ def test_feasibility_text_and_tables_follow_the_pilot_data(rendered, perturbed):
     assert new["feasibility.retention.all_returned.ips.count"] == old["feasibility.retention.all_returned.ips.count"] - 1
     old_text, new_text = (_page_text(p / "_book", "05-feasibility.html") for p in (rendered, project))
     approached_old, approached_new = old["feasibility.approached.primary_care"], new["feasibility.approached.primary_care"]
-    assert f"In primary care {approached_old} people were approached" in old_text
-    assert f"In primary care {approached_new} people were approached" in new_text
+    assert f"from {approached_old} people approached in primary care" in old_text
+    assert f"from {approached_new} people approached in primary care" in new_text
     k = old["feasibility.retention.all_returned.ips.count"]
     assert f"{k}/22, " in old_text and f"{k - 1}/22, " in new_text
-    assert new["feasibility.planning.0.to_approach"] < old["feasibility.planning.0.to_approach"]
+    assert new["feasibility.planning.protocol_assumption.to_approach"] < old["feasibility.planning.protocol_assumption.to_approach"]
+
+
+def test_employment_known_12m_follows_a_tau_non_return(rendered, perturbed):
+    """The strict 12-month ascertainment in results.json, the text, the PDF and the DOCX, before and after one more
+    TAU participant's 12-month questionnaire is lost; the planning sizes follow the attrition."""
+    project, _ = perturbed
+    old = json.loads((rendered / "_book" / "results.json").read_text())
+    new = json.loads((project / "_book" / "results.json").read_text())
+    key = "feasibility.progression.employment_known_12m"
+    assert (old[f"{key}.count"], old[f"{key}.n"], old[f"{key}.verdict"]) == (44, 50, "amber")
+    assert old[f"{key}.observed"] == pytest.approx(88.0) and new[f"{key}.observed"] == pytest.approx(86.0)
+    assert (new[f"{key}.count"], new[f"{key}.verdict"]) == (43, "amber")
+    assert round(old[f"{key}.ci_low"], 1) == 76.2 and round(old[f"{key}.ci_high"], 1) == 94.4
+    plan = "feasibility.planning.protocol_assumption"
+    assert (old[f"{plan}.n_inflated_per_arm"], new[f"{plan}.n_inflated_per_arm"]) == (39, 40)
+    assert (old[f"{plan}.n_total"], new[f"{plan}.n_total"]) == (78, 80)
+    for book, k, pct in ((rendered / "_book", 44, "88.0"), (project / "_book", 43, "86.0")):
+        html = _page_text(book, "05-feasibility.html")
+        assert f"ascertained at 12 months for {k} of 50 participants ({pct}%" in html
+        assert f"{pct} (" in html and "post hoc" in html
+        pdf = re.sub(r"\s+", " ", _pdf_text(book / "book.pdf"))
+        assert f"for {k} of 50 participants ({pct}%" in pdf and "post hoc" in pdf
+        docx_text = _docx_text(book / "book.docx")
+        assert f"for {k} of 50 participants ({pct}%" in docx_text
+        assert any(cell.startswith(f"{pct} (") for cell in docx_text.splitlines())

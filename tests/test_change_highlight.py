@@ -1,8 +1,8 @@
 """Changed numbers highlighted in the HTML book, on the small fixture book.
 
-The fixture chapter prints a registered value through ``ipsreport.results.reported``. Inline values are
-inserted here by their ``text/markdown`` display, as Quarto does (the built-in engine is patched to follow
-that rule for this test), so the value arrives as a ``reported`` span that the change report can mark.
+The fixture chapter prints a registered value through ``ipsreport.results.reported``; by Quarto's inline rule
+its ``text/markdown`` display arrives as a ``reported`` span. The project's post-render step
+(``ipsreport.hooks``) marks the spans whose printed value changed in the HTML pages of the new output folder.
 """
 
 import shutil
@@ -11,26 +11,18 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from ipsreport.render import cache, engine, execute
+from ipsreport.render import cache
 from ipsreport.render.engine import render_book
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def markdown_inline_engine(tmp_path_factory):
+def isolated_package(tmp_path_factory):
     snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
     shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
-    setup = execute._setup_code
-
-    def markdown_first(book):
-        return setup(book).replace(
-            "str(value)", "(value._repr_markdown_() if hasattr(value, '_repr_markdown_') else str(value))")
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "_validation_hook", lambda: None)
         mp.setattr(cache, "package_dir", lambda: snapshot)
-        mp.setattr(execute, "_setup_code", markdown_first)
         yield
 
 

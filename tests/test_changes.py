@@ -100,6 +100,11 @@ def test_history_round_trips_through_json():
     assert changes.RenderChanges.from_json(json.loads(json.dumps(entry.to_json()))) == entry
 
 
+def _page(body: str) -> str:
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>t</title>'
+            '<script>if (a < b && c) {}</script></head><body><main>' + body + "</main></body></html>\n")
+
+
 def test_changed_numbers_are_highlighted_in_html_with_a_note():
     results.clear()
     results.register("primary.m12.ips.percent", 41.176)
@@ -107,12 +112,9 @@ def test_changed_numbers_are_highlighted_in_html_with_a_note():
     md = (f"# Results\n\nIPS {results.reported('primary.m12.ips.percent')._repr_markdown_()}%, "
           f"TAU {results.reported('primary.m12.tau.percent')._repr_markdown_()}%.\n")
     results.clear()
-    chapter = json.loads(pypandoc.convert_text(md, "json", format="markdown"))
-    ast = {**chapter, "blocks": [{"t": "Div", "c": [["", [], [["slug", "02"]]], chapter["blocks"]]}]}
-    marked = changes.mark_changed(ast, _entry().changes, "2026-01-01T00:00:00Z")
-    assert ast["blocks"][0]["c"][1][1]["t"] != "RawBlock"  # the input is not modified
-    html = pypandoc.convert_text(json.dumps(marked), "html", format="json")
-    soup = BeautifulSoup(html, "lxml")
+    page = _page(pypandoc.convert_text(md, "html", format="markdown"))
+    marked = changes.highlight_page(page, _entry().changes, "2026-01-01T00:00:00Z")
+    soup = BeautifulSoup(marked, "lxml")
     changed = soup.select("span.reported.changed[data-key]")
     assert [s["data-key"] for s in changed] == ["primary.m12.ips.percent"]
     assert changed[0].get_text() == "41.2" and changed[0]["title"].startswith("primary.m12.ips.percent: changed from 38.2")
@@ -120,9 +122,25 @@ def test_changed_numbers_are_highlighted_in_html_with_a_note():
     assert "changed" not in unchanged["class"] and unchanged["title"] == "primary.m12.tau.percent"
     note = soup.select_one(".ipsr-changes-note")
     assert note is not None and note.find("a")["href"] == "changes.html"
+    assert "(of 2026-01-01T00:00:00Z)" in note.get_text()
     assert soup.find("h1").find_next_sibling() == note  # right after the chapter title
-    docx_like = pypandoc.convert_text(json.dumps(marked), "plain", format="json")
-    assert "Changed numbers" not in docx_like  # the note is HTML only
+    assert "if (a < b && c) {}" in marked  # scripts are kept as they were
+    again = BeautifulSoup(changes.highlight_page(marked, _entry().changes, "x"), "lxml")
+    assert len(again.select(".ipsr-changes-note")) == 1  # a second pass adds no second note
+    # A page that shows no changed value is left alone.
+    assert changes.highlight_page(_page("<p>nothing</p>"), _entry().changes) is None
+
+
+def test_highlight_under_quarto_goes_after_the_title_block_and_escapes_what_it_inserts():
+    hostile = changes.Change("a.text", "A", "02", "<img src=x onerror=alert(1)>\"'", "new")
+    page = _page('<header id="title-block-header"><h1 class="title">2 Results</h1></header>'
+                 '<p><span class="reported" data-key="a.text" title="a.text">new</span></p>')
+    marked = changes.highlight_page(page, [hostile], '"><script>alert(1)</script>')
+    soup = BeautifulSoup(marked, "lxml")
+    assert soup.select_one("header#title-block-header").find_next_sibling()["class"] == ["ipsr-changes-note"]
+    span = soup.select_one("span.reported.changed")
+    assert span["title"] == "a.text: changed from <img src=x onerror=alert(1)>\"'"  # an attribute value only
+    assert soup.find("img") is None and len(soup.find_all("script")) == 1  # only the page's own script
 
 
 def test_diff_command(tmp_path):
@@ -163,7 +181,7 @@ def test_console_summary_quotes_short_printed_forms_and_points_to_the_report(tmp
 
     from rich.console import Console
 
-    from ipsreport.render.engine import RenderSummary, print_summary
+    from ipsreport.render.summary import RenderSummary, print_summary
 
     huge = "x" * 130_000 + "\x1b[2J"
     summary = RenderSummary(output_dir=tmp_path / "_book", change_report=tmp_path / "_book" / "changes.md")
@@ -174,8 +192,7 @@ def test_console_summary_quotes_short_printed_forms_and_points_to_the_report(tmp
     assert time.perf_counter() - start < 5
     text = out.getvalue()
     flat = " ".join(text.split())
-    assert "101 reported result(s) changed their printed value since the previous render (every change: " \
-           "_book/changes.md)" in flat
+    assert "101 reported result(s) changed since the previous render (every change: _book/changes.md)" in flat
     assert flat.endswith("more (every change: _book/changes.md)")
     assert "k.text: a → xxxx" in flat and "…" in flat
     assert len(text) < 5000 and "\x1b" not in text

@@ -9,8 +9,9 @@ import pypdf
 import pytest
 from bs4 import BeautifulSoup
 
-from ipsreport.render import RenderError, cache, engine, execute
+from ipsreport.render import RenderError, cache, execute
 from ipsreport.render.engine import render_book
+from ipsreport.render.pipeline import HookError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 PAGES = ["index.html", "01-methods.html", "02-results.html", "references.html", "appendix-extra.html"]
@@ -19,12 +20,11 @@ CODE_CHAPTERS = ["chapters/01-methods.qmd", "chapters/02-results.qmd", "chapters
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_engine(tmp_path_factory):
-    # The project's validator checks the real trial data, which the fixture book does not have; and the cache
-    # key hashes the ipsreport package, which may be edited while the tests run: hash a snapshot of it instead.
+    # The cache key hashes the ipsreport package, which may be edited while the tests run: hash a snapshot of it.
+    # (The fixture book has no pre-render data validation: its data do not follow the project's dictionary.)
     snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
     shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "_validation_hook", lambda: None)
         mp.setattr(cache, "package_dir", lambda: snapshot)
         yield snapshot
 
@@ -236,24 +236,27 @@ def test_no_cache_render_swaps_a_fresh_book_in(copy_of_rendered):
     assert _leftovers(copy_of_rendered) == []
 
 
-def test_validation_failure_renders_nothing(copy_of_rendered, monkeypatch):
-    class DataProblems(Exception):
-        def __init__(self, problems):
-            super().__init__(f"{len(problems)} problems")
-            self.problems = problems
+PRE_RENDER_FAILING = """import sys
+print("data/trial.csv, line 3, column age: value -1 below 18", file=sys.stderr)
+sys.exit(2)
+"""
 
-    def validate(project_dir):
-        raise DataProblems(["data/trial.csv: column age: value -1 below 18"])
 
-    monkeypatch.setattr(engine, "_validation_hook", lambda: validate)
-    before = _tree(copy_of_rendered / "_book")
+def test_validation_failure_renders_nothing(copy_of_rendered):
+    project = copy_of_rendered
+    (project / "_scripts" / "check.py").write_text(PRE_RENDER_FAILING)
+    config = project / "_quarto.yml"
+    config.write_text(config.read_text().replace("  post-render:", "  pre-render: _scripts/check.py\n  post-render:"))
+    before = _tree(project / "_book")
     kernels = execute.KERNEL_STARTS
-    with pytest.raises(DataProblems) as err:  # propagated as is: the CLI reports .problems itself
-        render_book(copy_of_rendered, use_cache=False, engine="builtin")
-    assert err.value.problems == ["data/trial.csv: column age: value -1 below 18"]
-    assert execute.KERNEL_STARTS == kernels
-    assert _tree(copy_of_rendered / "_book") == before
-    assert _leftovers(copy_of_rendered) == []
+    with pytest.raises(HookError) as err:
+        render_book(project, use_cache=False, engine="builtin")
+    assert err.value.exit_code == 2
+    assert "_scripts/check.py (pre-render script of _quarto.yml) failed (exit 2)" in str(err.value)
+    assert "data/trial.csv, line 3, column age: value -1 below 18" in str(err.value)
+    assert execute.KERNEL_STARTS == kernels  # no chapter ran
+    assert _tree(project / "_book") == before
+    assert _leftovers(project) == []
 
 
 def test_rendering_one_format_keeps_the_others(copy_of_rendered):
@@ -279,5 +282,5 @@ def test_cache_follows_the_data_files_each_chapter_read(copy_of_rendered):
     (project / "data" / "extra.csv").write_text("a\n1\n")
     summary = render_book(project, engine="builtin")
     assert summary.kernels_started == 3
-    reads = json.loads((project / ".ipsreport-cache" / "02-results" / "data-reads.json").read_text())
-    assert reads == ["trial.csv"]
+    manifest = json.loads((project / ".ipsreport-cache" / "02-results" / "manifest.json").read_text())
+    assert manifest["data_reads"] == ["trial.csv"]

@@ -142,3 +142,48 @@ def test_statsmodels_warnings_are_recorded_not_emitted():
         fit = fit_group_time_mixed(df, "odi")
     assert fit.info.warnings, "expected statsmodels to warn about the boundary fit"
     assert any("boundary" in w.lower() or "converge" in w.lower() for w in fit.info.warnings)
+
+
+# --- constrained longitudinal data analysis (cLDA) ---
+
+from ipsreport.stats.mixed import fit_clda  # noqa: E402
+
+
+def _tiny_complete():
+    """Three participants per arm, complete at months 0, 6, 12; both arms have baseline mean 12."""
+    values = {"a1": (10, 8, 7), "a2": (12, 11, 9), "a3": (14, 12, 13),  # IPS
+              "b1": (11, 12, 13), "b2": (12, 14, 12), "b3": (13, 13, 15)}  # TAU
+    rows = [(pid, "IPS" if pid.startswith("a") else "TAU", month, float(y))
+            for pid, ys in values.items() for month, y in zip((0, 6, 12), ys)]
+    return pd.DataFrame(rows, columns=["participant_id", "group", "time", "odi"])
+
+
+def test_clda_effect_equals_the_difference_of_follow_up_means_when_baselines_are_equal():
+    fit = fit_clda(_tiny_complete(), "odi")
+    effects = fit.effects.set_index("time")
+    # 6 months: IPS (8 + 11 + 12)/3 = 31/3, TAU (12 + 14 + 13)/3 = 13 → −8/3.
+    # 12 months: IPS (7 + 9 + 13)/3 = 29/3, TAU (13 + 12 + 15)/3 = 40/3 → −11/3.
+    assert effects.loc[6, "estimate"] == pytest.approx(-8 / 3, abs=1e-6)
+    assert effects.loc[12, "estimate"] == pytest.approx(-11 / 3, abs=1e-6)
+    assert fit.baseline_mean == pytest.approx(12.0, abs=1e-6)
+    assert (fit.info.n_obs, fit.info.n_groups, fit.info.method) == (18, 6, "REML")
+    row = effects.loc[12]
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    assert row["p_value"] == pytest.approx(2 * stats.norm.sf(abs(row["estimate"] / row["se"])), rel=1e-9)
+
+
+def test_clda_adjusts_for_a_chance_baseline_difference():
+    # Shift every IPS value up by 3 at baseline only: the follow-up means are unchanged, but the shared
+    # baseline mean now credits part of the baseline gap, so the effect moves away from the raw difference.
+    df = _tiny_complete()
+    df.loc[(df["group"] == "IPS") & (df["time"] == 0), "odi"] += 3
+    effects = fit_clda(df, "odi").effects.set_index("time")
+    assert effects.loc[6, "estimate"] != pytest.approx(-8 / 3, abs=1e-3)
+
+
+def test_clda_needs_baseline_and_follow_up():
+    df = _tiny_complete()
+    with pytest.raises(ValueError, match="baseline"):
+        fit_clda(df.loc[df["time"] > 0], "odi")
+    with pytest.raises(ValueError, match="follow-up"):
+        fit_clda(df.loc[df["time"] == 0], "odi")

@@ -2,9 +2,11 @@
 
 The key of a chapter hashes its source, every file of the ``ipsreport`` package, the list of files under
 ``data/`` (names), the installed distributions (name==version) and the engine options that shape its output.
-An entry also records which data files the chapter opened when it ran and a digest of their contents; it is
-used only while that digest still matches, so a change to a data file re-runs exactly the chapters that read
-it (contents, not mtimes).
+An entry also records which data files the chapter opened when it ran (under the names the project uses,
+``data/...``, even when a folder is a symlink) and a digest of their contents; it is used only while that
+digest still matches, so a change to a data file re-runs exactly the chapters that read it (contents, not
+mtimes). Every file of an entry has a sha256 in the entry's index (``manifest.json``), which has its own
+checksum; a damaged entry is executed again, and the render summary says so.
 """
 
 from __future__ import annotations
@@ -99,8 +101,14 @@ def data_files(root: Path) -> list[str]:
     folder = root / "data"
     if not folder.is_dir():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if p.is_file() and not _SKIP_DIRS & set(p.parts))
+    found = []
+    # Linked folders are followed: the names are the ones the project uses (data/<link>/...), as in the reads
+    # the chapters record, so a data set kept elsewhere behind a symlink is fingerprinted like any other.
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        rel = Path(dirpath).relative_to(folder)
+        found += [(rel / f).as_posix() for f in filenames if (Path(dirpath) / f).is_file()]
+    return sorted(found)
 
 
 def data_digest(root: Path, reads: list[str] | None) -> str:
@@ -124,20 +132,43 @@ def _entry(root: Path, chapter: Chapter) -> Path:
     return root / CACHE_DIR / chapter.slug
 
 
-def load(root: Path, chapter: Chapter, key: str) -> ChapterOutput | None:
+MANIFEST = "manifest.json"  # the entry's index: key, data reads, data digest and a sha256 of every file
+MANIFEST_SUM = "manifest.sha256"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(root: Path, chapter: Chapter, key: str) -> tuple[ChapterOutput | None, str | None]:
+    """The cached output of ``chapter`` if still valid, and a note when the entry was found damaged (its index
+    or a file does not match its checksum): the caller then executes the chapter again."""
     entry = _entry(root, chapter)
+    if not entry.is_dir():
+        return None, None
     try:
-        if (entry / "key").read_text(encoding="utf-8").strip() != key:
-            return None
-        reads = json.loads((entry / "data-reads.json").read_text(encoding="utf-8"))
-        if (entry / "data-digest").read_text(encoding="utf-8").strip() != data_digest(root, reads):
-            return None
-        markdown = (entry / "chapter.md").read_text(encoding="utf-8")
-        results = json.loads((entry / "results.json").read_text(encoding="utf-8"))
-        figures = {p.name: p.read_bytes() for p in sorted((entry / "figures").glob("*.png"))}
-    except (OSError, ValueError):
-        return None
-    return ChapterOutput(markdown, figures, results, reads)
+        raw = (entry / MANIFEST).read_bytes()
+        expected = (entry / MANIFEST_SUM).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None, None if (entry / "key").exists() and not (entry / MANIFEST).exists() else "has no index"
+    if _sha(raw) != expected:
+        return None, "is damaged (its index does not match its checksum)"
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+        files: dict[str, str] = manifest["files"]
+        reads = manifest["data_reads"]
+        if manifest["key"] != key or manifest["data_digest"] != data_digest(root, reads):
+            return None, None  # out of date, not damaged
+        blobs = {name: (entry / name).read_bytes() for name in files}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return None, f"is damaged ({type(e).__name__})"
+    bad = sorted(name for name, digest in files.items() if _sha(blobs[name]) != digest)
+    if bad:
+        return None, f"is damaged ({', '.join(bad)} do(es) not match the checksum)"
+    markdown = blobs["chapter.md"].decode("utf-8")
+    results = json.loads(blobs["results.json"].decode("utf-8"))
+    figures = {name.split("/", 1)[1]: data for name, data in sorted(blobs.items()) if name.startswith("figures/")}
+    return ChapterOutput(markdown, figures, results, reads), None
 
 
 def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None:
@@ -145,14 +176,19 @@ def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None
     entry = _entry(root, chapter)
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{chapter.slug}.", dir=entry.parent))
+    blobs: dict[str, bytes] = {
+        "chapter.md": output.markdown.encode("utf-8"),
+        "results.json": json.dumps(output.results, indent=1, sort_keys=True).encode("utf-8"),
+        **{f"figures/{name}": data for name, data in output.figures.items()},
+    }
     (tmp / "figures").mkdir()
-    (tmp / "chapter.md").write_text(output.markdown, encoding="utf-8")
-    (tmp / "results.json").write_text(json.dumps(output.results, indent=1, sort_keys=True), encoding="utf-8")
-    for name, data in output.figures.items():
-        (tmp / "figures" / name).write_bytes(data)
-    (tmp / "data-reads.json").write_text(json.dumps(output.data_reads), encoding="utf-8")
-    (tmp / "data-digest").write_text(data_digest(root, output.data_reads), encoding="utf-8")
-    (tmp / "key").write_text(key, encoding="utf-8")  # last: an entry without a key is ignored
+    for name, data in blobs.items():
+        (tmp / name).write_bytes(data)
+    manifest = {"key": key, "data_reads": output.data_reads, "data_digest": data_digest(root, output.data_reads),
+                "files": {name: _sha(data) for name, data in blobs.items()}}
+    raw = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    (tmp / MANIFEST).write_bytes(raw)
+    (tmp / MANIFEST_SUM).write_text(_sha(raw), encoding="utf-8")  # last: an entry without it is not used
     if entry.exists():
         shutil.rmtree(entry)
     tmp.rename(entry)

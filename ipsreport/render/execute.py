@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import struct
 import sys
@@ -21,8 +22,10 @@ from typing import Any
 import nbformat
 
 from . import RenderError
+from .inline import quarto_inline_markdown
 from .project import Book, Chapter
 from .qmd import Cell, Document, InlineExpr, Markdown
+from .safety import check_computed_markup
 
 __all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS"]
 
@@ -82,7 +85,9 @@ def _reads_file(work: Path, chapter: Chapter) -> Path:
 
 def _audit_code(book: Book) -> str:
     """Record every file under data/ the chapter opens (Python's audit hooks see each open() call)."""
-    root = str((book.root / "data").resolve()) + "/"
+    # Reads are recorded under the path the project names (data/...), not the resolved one: a data folder that
+    # is a symlink to elsewhere must still be seen (the cache fingerprints the files through the same names).
+    root = os.path.abspath(book.root / "data") + "/"
     return (
         "import os as _ipsr_os, sys as _ipsr_sys\n"
         f"_ipsr_data_root = {root!r}\n"
@@ -90,7 +95,7 @@ def _audit_code(book: Book) -> str:
         "def _ipsr_audit(event, args):\n"
         "    if event == 'open' and args and isinstance(args[0], (str, bytes, _ipsr_os.PathLike)):\n"
         "        try:\n"
-        "            path = _ipsr_os.path.realpath(_ipsr_os.fsdecode(args[0]))\n"
+        "            path = _ipsr_os.path.abspath(_ipsr_os.fsdecode(args[0]))\n"
         "        except Exception:\n"
         "            return\n"
         "        if path.startswith(_ipsr_data_root):\n"
@@ -115,9 +120,15 @@ def _setup_code(book: Book) -> str:
         "import matplotlib as _ipsr_mpl\n"
         f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
         f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
-        "def _ipsr_inline(value):\n"
+        # Inline values as Quarto evaluates them: a Jupyter user expression, formatted by IPython into a MIME
+        # bundle (see ipsreport/render/inline.py for how the bundle becomes markdown).
+        "def _ipsr_inline(expr):\n"
+        "    import json\n"
         "    from IPython.display import display\n"
-        f"    display({{{INLINE_MIME!r}: str(value)}}, raw=True)\n"
+        "    result = get_ipython().user_expressions({'0': expr})['0']\n"
+        "    if result.get('status') != 'ok':\n"
+        "        raise type(str(result.get('ename') or 'Error'), (Exception,), {})(result.get('evalue', ''))\n"
+        f"    display({{{INLINE_MIME!r}: json.dumps(result['data'])}}, raw=True)\n"
     )
 
 
@@ -154,7 +165,7 @@ def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbform
         else:
             for part in block.parts:
                 if isinstance(part, InlineExpr):
-                    add(f"_ipsr_inline({part.expr})", {"kind": "inline", "expr": part})
+                    add(f"_ipsr_inline({part.expr!r})", {"kind": "inline", "expr": part})
     add(_teardown_code(reads_file), {"kind": "setup"})
     return nb, roles
 
@@ -175,6 +186,18 @@ def _error_line(output: dict[str, Any]) -> str:
     return f"{ename}: {evalue}" if evalue else ename
 
 
+# A Unix socket path holds at most 107 bytes; jupyter appends "-<port>" to the IPC base name.
+_MAX_IPC_PATH = 100
+
+
+def _transport(ipc_base: Path) -> dict[str, str]:
+    """IPC sockets in the scratch folder (no TCP ports, no "running over TCP" warning) unless its path is too
+    long for a socket (a long TMPDIR); then TCP on the loopback interface."""
+    if len(os.fsencode(str(ipc_base))) + len("-65535") <= _MAX_IPC_PATH:
+        return {"transport": "ipc", "ip": str(ipc_base)}
+    return {"transport": "tcp", "ip": "127.0.0.1"}
+
+
 def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -193,12 +216,10 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     kdirs = _kernel_spec(work, chapter.slug, env)
-    # IPC transport: no TCP ports and no "running over TCP without encryption" warning on every kernel.
     km = KernelManager(
         kernel_name=chapter.slug,
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kdirs)]),
-        transport="ipc",
-        ip=str(work / "kernels" / chapter.slug / "ipc"),
+        **_transport(work / "kernels" / chapter.slug / "ipc"),
     )
     client = NotebookClient(
         nb, km=km, timeout=None, allow_errors=False, record_timing=False,
@@ -223,7 +244,8 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
 
 
 def _output_markdown(
-    outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int
+    outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int,
+    raw_html: list[str],
 ) -> list[str]:
     pieces: list[str] = []
     asis = opts.get("output") == "asis"
@@ -252,8 +274,9 @@ def _output_markdown(
             width = f"{{width={width_px / dpi:.2f}in}}" if width_px else ""
             pieces.append(f"![](figures/{name}){width}\n")
         elif "text/html" in data:
-            html = data["text/html"]
-            pieces.append(html + "\n" if asis else _raw_html(html))
+            # A raw HTML block even in an asis cell: HTML read as markdown would let its text become markup.
+            raw_html.append(data["text/html"])
+            pieces.append(_raw_html(data["text/html"]))
         elif "text/plain" in data:
             text = data["text/plain"]
             pieces.append(text + "\n" if asis else _code_block(text, ".cell-output"))
@@ -269,7 +292,9 @@ def _float_kind(opts: dict[str, Any]) -> str | None:
     return None
 
 
-def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[str, bytes], dpi: int) -> str:
+def _cell_markdown(
+    cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[str, bytes], dpi: int, raw_html: list[str]
+) -> str:
     if opts.get("include", True) is False:
         return ""
     pieces: list[str] = []
@@ -277,7 +302,7 @@ def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[st
         pieces.append(_code_block(cell.source, ".python .cell-code"))
     body: list[str] = []
     if opts.get("output", True) is not False:
-        body = _output_markdown(nb_cell.get("outputs", []), opts, chapter, figures, dpi)
+        body = _output_markdown(nb_cell.get("outputs", []), opts, chapter, figures, dpi, raw_html)
     kind = _float_kind(opts)
     if kind and body:
         label = str(opts.get("label") or "")
@@ -293,6 +318,14 @@ def _cell_markdown(cell: Cell, nb_cell, opts, chapter: Chapter, figures: dict[st
 def _title_heading(doc: Document) -> str:
     title = doc.front_matter.get("title")
     return f"# {title}\n\n" if title else ""
+
+
+def _source_markdown(doc: Document) -> str:
+    """What the chapter's author wrote as markdown: the prose, each inline expression replaced by a placeholder
+    number, and the cells' captions."""
+    parts = (p if isinstance(p, str) else "0" for b in doc.blocks if isinstance(b, Markdown) for p in b.parts)
+    captions = [str(c.options[k]) for c in doc.cells for k in ("tbl-cap", "fig-cap") if c.options.get(k)]
+    return _title_heading(doc) + "".join(parts) + "".join(f"\n\n{cap}\n" for cap in captions)
 
 
 def static_chapter(book: Book, chapter: Chapter, doc: Document) -> ChapterOutput:
@@ -312,18 +345,21 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
     by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
     by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
     figures: dict[str, bytes] = {}
+    raw_html: list[str] = []  # the HTML outputs the engine wrapped as raw blocks
     md: list[str] = [_title_heading(doc)]
     for block in doc.blocks:
         if isinstance(block, Cell):
-            md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures, book.fig_dpi))
+            md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures,
+                                     book.fig_dpi, raw_html))
             continue
         for part in block.parts:
             if isinstance(part, str):
                 md.append(part)
                 continue
             outs = by_inline[id(part)].get("outputs", [])
-            values = [o["data"][INLINE_MIME] for o in outs if INLINE_MIME in o.get("data", {})]
-            md.append(values[-1] if values else "")
+            bundles = [json.loads(o["data"][INLINE_MIME]) for o in outs if INLINE_MIME in o.get("data", {})]
+            md.append(quarto_inline_markdown(bundles[-1] if bundles else {}, part.expr, f"{doc.path}:{part.line}"))
+    check_computed_markup("".join(md), _source_markdown(doc), figures, raw_html, doc.path)
     results_file = work / "results" / f"{chapter.slug}.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None

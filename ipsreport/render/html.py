@@ -46,7 +46,7 @@ def _sidebar(book: Book, numbering: Numbering, current: str) -> str:
     items.append("</ol>")
     downloads = (book.raw.get("book") or {}).get("downloads") or []
     if downloads:
-        names = {"pdf": ("book.pdf", "PDF"), "docx": ("book.docx", "Word (DOCX)")}
+        names = {"pdf": (f"{book.output_file}.pdf", "PDF"), "docx": (f"{book.output_file}.docx", "Word (DOCX)")}
         items += ['<div class="ipsr-part">Downloads</div>', "<ol>"]
         items += [f'<li><a href="{names[d][0]}">{names[d][1]}</a></li>' for d in downloads]
         items.append("</ol>")

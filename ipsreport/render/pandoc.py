@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -13,17 +15,56 @@ from . import RenderError
 READER = "markdown-implicit_figures"
 
 
-@lru_cache(maxsize=1)
-def pandoc_path() -> str:
-    import pypandoc
+def _bundled() -> Path | None:
+    """The pandoc shipped inside pypandoc-binary, if that package is installed."""
+    try:
+        import pypandoc
+    except ImportError:
+        return None
+    path = Path(pypandoc.__file__).resolve().parent / "files" / "pandoc"
+    return path if path.is_file() and os.access(path, os.X_OK) else None
 
-    return pypandoc.get_pandoc_path()
+
+@lru_cache(maxsize=1)
+def _choose() -> tuple[str, str]:
+    """(path, where from). The bundled pandoc is preferred, because the engine's AST handling is tested with
+    it; ``PYPANDOC_PANDOC`` overrides it; a ``pandoc`` on PATH is used only when nothing is bundled."""
+    explicit = os.environ.get("PYPANDOC_PANDOC")
+    if explicit:
+        return explicit, "PYPANDOC_PANDOC"
+    bundled = _bundled()
+    if bundled is not None:
+        return str(bundled), "bundled with pypandoc-binary"
+    on_path = shutil.which("pandoc")
+    if on_path:
+        return on_path, "found on PATH (no bundled pandoc installed)"
+    raise RenderError(
+        "pandoc was not found: the built-in engine needs the pandoc bundled with the Python package "
+        "pypandoc-binary (reinstall the project's environment, e.g. `make .venv/.installed`), or a pandoc on PATH, "
+        "or PYPANDOC_PANDOC naming one. Nothing was rendered."
+    )
+
+
+def pandoc_path() -> str:
+    return _choose()[0]
+
+
+def describe() -> str:
+    """Which pandoc runs, for the render summary."""
+    path, origin = _choose()
+    return f"{path} ({origin})"
 
 
 def run(args: list[str], stdin: str | None = None, cwd: Path | None = None) -> str:
-    proc = subprocess.run(
-        [pandoc_path(), *args], input=stdin, capture_output=True, text=True, encoding="utf-8", cwd=cwd
-    )
+    exe = pandoc_path()
+    try:
+        proc = subprocess.run(
+            [exe, *args], input=stdin, capture_output=True, text=True, encoding="utf-8", cwd=cwd
+        )
+    except OSError as e:
+        raise RenderError(f"pandoc could not be started ({exe}: {e.strerror}); check that it is installed and "
+                          "executable (see the render summary for which pandoc is used). Nothing was rendered.") \
+            from None
     if proc.returncode != 0:
         raise RenderError(f"pandoc {' '.join(args[:4])} failed:\n  {proc.stderr.strip()}")
     return proc.stdout

@@ -13,15 +13,19 @@ import yaml
 from . import RenderError
 
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
-SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "format", "lang"}
-SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir"}
-SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads", "sidebar"}
+SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "format", "lang",
+                 "filters"}
+# pre-render/post-render are run by the render pipeline (pipeline.py); render lists what Quarto renders, which
+# for the built-in engine is always the book's chapters.
+SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir", "render", "pre-render", "post-render"}
+SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads", "output-file",
+                  "sidebar"}
 SUPPORTED_SIDEBAR = {"tools"}  # links (href, text; icon ignored) listed under the chapters
 SUPPORTED_DOWNLOADS = ("pdf", "docx")
 SUPPORTED_EXECUTE = {"echo", "warning", "message", "output", "include"}
 SUPPORTED_FORMAT = {
     "html": {"toc", "number-sections"},
-    "typst": {"toc", "number-sections", "papersize", "fig-format"},
+    "typst": {"toc", "number-sections", "papersize", "fig-format", "citeproc"},
     "docx": {"toc", "number-sections"},
 }
 FORMAT_ALIASES = {"pdf": "typst"}  # the CLI says "pdf", _quarto.yml says "typst"
@@ -59,6 +63,7 @@ class Book:
     formats: dict[str, dict[str, Any]]
     output_dir: str = "_book"
     lang: str = "en"
+    output_file: str = "book"  # book.output-file: the PDF and DOCX are <output_file>.pdf / .docx
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def format_options(self, fmt: str) -> dict[str, Any]:
@@ -113,6 +118,22 @@ def _slug(path: str, used: set[str]) -> str:
     return slug
 
 
+# A Lua filter whose effect the built-in engine produces natively says so on its first line; any other filter
+# is an error, as the built-in engine runs no Lua.
+BUILTIN_FILTER_MARK = "-- ipsreport: the built-in engine does this itself"
+
+
+def _check_filter(root: Path, entry: object) -> None:
+    path = root / str(entry) if isinstance(entry, str) else None
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0] if path else ""
+    except (OSError, IndexError):
+        first = ""
+    if first.strip() != BUILTIN_FILTER_MARK:
+        raise RenderError(f"_quarto.yml: filter {entry!r} is not supported by the built-in engine (it runs no Lua "
+                          "filters); install Quarto or remove it")
+
+
 def read_book(project_dir: Path) -> Book:
     """Parse ``_quarto.yml``; raise :class:`RenderError` on anything outside the supported subset."""
     root = Path(project_dir).resolve()
@@ -153,6 +174,11 @@ def read_book(project_dir: Path) -> Book:
         _unsupported(f"format.{name}", set(opts), SUPPORTED_FORMAT[name])
         if name == "typst" and opts.get("fig-format", "png") != "png":
             raise RenderError("_quarto.yml: format.typst.fig-format must be png")
+        if name == "typst" and opts.get("citeproc", True) is not True:
+            # The built-in engine always formats citations with citeproc (the CSL of the book).
+            raise RenderError("_quarto.yml: format.typst.citeproc must be true")
+    for entry in cfg.get("filters") or []:
+        _check_filter(root, entry)
 
     used: set[str] = set()
     chapters: list[Chapter] = []
@@ -176,6 +202,16 @@ def read_book(project_dir: Path) -> Book:
         if not (root / ch.path).exists():
             raise RenderError(f"_quarto.yml: chapter file {ch.path} does not exist")
 
+    listed = proj.get("render")
+    if listed is not None:
+        listed = [listed] if isinstance(listed, str) else list(listed)
+        absent = [ch.path for ch in chapters if ch.path not in listed]
+        if absent:
+            raise RenderError(f"_quarto.yml: project.render leaves out {', '.join(absent)}; Quarto would not render "
+                              "them. List every chapter and appendix.")
+    output_file = str(book.get("output-file") or "book")
+    if "/" in output_file or output_file.startswith("."):
+        raise RenderError("_quarto.yml: book.output-file must be a plain file name without extension")
     bib = cfg.get("bibliography") or []
     bib = [bib] if isinstance(bib, str) else list(bib)
     for b in bib:
@@ -205,6 +241,7 @@ def read_book(project_dir: Path) -> Book:
         formats=formats,
         output_dir=str(proj.get("output-dir", "_book")),
         lang=str(cfg.get("lang", "en")),
+        output_file=output_file,
         raw=cfg,
     )
 

@@ -1,62 +1,135 @@
-"""Delegate the render to a real ``quarto`` executable and collect the registered results."""
+"""The Quarto backend of the render pipeline: ``quarto render`` writes the formats into the pipeline's temporary
+output folder (``--output-dir``), and the chapters' registered values arrive in ``IPSREPORT_RESULTS_DIR``.
+
+Quarto ≥ 1.9 is required (Typst books with ``citeproc``, ``book.output-file``). Quarto executes every chapter
+once per output format (quarto-cli #5150); the summary says how many times. Quarto's own progress output is
+passed through to the terminal. Whatever Quarto does, the previous output folder is replaced only after Quarto
+succeeded and the post-render scripts found every chapter's results (see :mod:`.pipeline`).
+"""
 
 from __future__ import annotations
 
-import json
+import collections
 import os
+import re
 import shutil
 import subprocess
-import tempfile
-import time
+import sys
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from . import RenderError
+from .pipeline import RenderContext
 
-__all__ = ["render_with_quarto", "QUARTO_FORMATS"]
+__all__ = ["QuartoBackend", "QUARTO_FORMATS", "MIN_QUARTO", "quarto_version"]
 
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "docx": "docx"}
+MIN_QUARTO = (1, 9)
+_CELL = re.compile(r"^\s*```+\s*\{python", re.MULTILINE)
+_NAME = re.compile(r"[^A-Za-z0-9_.-]+")  # how the results registry names a document's results file
 
 
-def _output_dir(project_dir: Path) -> Path:
+def _entries(value: Any) -> list[str]:
+    """Chapter files of ``book.chapters``/``book.appendices`` (strings, or parts with their own chapters)."""
+    out: list[str] = []
+    for item in value or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            if isinstance(item.get("part"), str) and item["part"].endswith((".qmd", ".md")):
+                out.append(item["part"])
+            out += _entries(item.get("chapters"))
+    return out
+
+
+def quarto_version(quarto: str) -> tuple[int, ...]:
     try:
-        cfg = yaml.safe_load((project_dir / "_quarto.yml").read_text(encoding="utf-8")) or {}
-        return project_dir / ((cfg.get("project") or {}).get("output-dir") or "_book")
-    except (OSError, yaml.YAMLError):
-        return project_dir / "_book"
+        proc = subprocess.run([quarto, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RenderError(f"{quarto} --version could not be run ({e}); is it a working Quarto?") from None
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", proc.stdout)
+    if proc.returncode != 0 or not m:
+        raise RenderError(f"{quarto} --version did not print a version (exit {proc.returncode}); is it Quarto?")
+    return tuple(int(g) for g in m.groups() if g is not None)
 
 
-def render_with_quarto(project_dir: Path, formats: list[str], use_cache: bool = True, console=None):
-    from .engine import RenderSummary, _old_results, _prepare_results, _results_hook, _validate
+class QuartoBackend:
+    name = "quarto"
 
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        raise RenderError("engine 'quarto' requested but no quarto executable is on PATH")
-    start = time.perf_counter()
-    _validate(project_dir)
-    out_dir = _output_dir(project_dir)
-    old = _old_results(out_dir)
-    cmd = [quarto, "render", "--to", ",".join(QUARTO_FORMATS[f] for f in formats)]
-    if not use_cache:
-        cmd.append("--cache-refresh")
-    with tempfile.TemporaryDirectory(prefix="ipsreport-results-") as results_dir:
-        env = {**os.environ, "IPSREPORT_RESULTS_DIR": results_dir, "IPSREPORT_PROJECT_DIR": str(project_dir)}
-        if console is not None and console.is_terminal:
-            console.print(f"[dim]$ {' '.join(cmd)}[/dim]")
-        proc = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise RenderError(f"quarto render failed (exit {proc.returncode}):\n  {tail}")
-        chapters = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(results_dir).glob("*.json"))}
-        report = _prepare_results(chapters, project_dir, old, "quarto")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _results_hook().write_report(report, out_dir)
-    _results_hook().save_report(report)
-    summary = RenderSummary(output_dir=out_dir, engine="quarto", change_report=out_dir / "changes.md")
-    summary.first_results, summary.changed_results = report.first, report.changed
-    summary.files = sorted(
-        (p.relative_to(project_dir).as_posix(), p.stat().st_size) for p in out_dir.rglob("*") if p.is_file()
-    )
-    summary.elapsed = time.perf_counter() - start
-    return summary
+    def chapters(self, root: Path, config: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
+        project = config.get("project") or {}
+        book = config.get("book") or {}
+        paths = _entries(book.get("chapters")) + _entries(book.get("appendices"))
+        if not paths:
+            raise RenderError("_quarto.yml: book.chapters lists no chapter")
+        chapters = []
+        for path in paths:
+            try:
+                source = (root / path).read_text(encoding="utf-8")
+            except OSError as e:
+                raise RenderError(f"_quarto.yml: chapter {path}: {e.strerror}") from None
+            chapters.append((path, bool(_CELL.search(source))))
+        return str(project.get("output-dir") or "_book"), chapters
+
+    def render(self, ctx: RenderContext) -> dict[str, Path | None]:
+        quarto = shutil.which("quarto")
+        if quarto is None:
+            raise RenderError("engine 'quarto' requested but no quarto executable is on PATH")
+        version = quarto_version(quarto)
+        if version[:2] < MIN_QUARTO:
+            raise RenderError(f"{quarto} is Quarto {'.'.join(map(str, version))}; the book needs Quarto "
+                              f"{'.'.join(map(str, MIN_QUARTO))} or later (Typst citeproc, book.output-file). "
+                              "Upgrade Quarto, or render with --engine builtin.")
+        targets = [QUARTO_FORMATS[f] for f in ctx.formats]
+        # Quarto resolves --output-dir against the project folder.
+        cmd = [quarto, "render", "--to", ",".join(targets), "--output-dir", os.path.relpath(ctx.out, ctx.root)]
+        env = {**os.environ, **ctx.env, "QUARTO_PYTHON": sys.executable, "IPSREPORT_RESULTS_DIR": str(ctx.results_dir)}
+        env.pop("IPSREPORT_RESULTS_FILE", None)
+        stream = ctx.console.file if ctx.console is not None else sys.stderr
+        print(f"$ {' '.join(cmd)}", file=stream, flush=True)
+        tail: collections.deque[str] = collections.deque(maxlen=15)
+        try:
+            proc = subprocess.Popen(cmd, cwd=ctx.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, errors="replace")
+        except OSError as e:
+            raise RenderError(f"{quarto} could not be started ({e.strerror})") from None
+        assert proc.stdout is not None
+        for line in proc.stdout:  # Quarto's progress, shown as it comes
+            stream.write(line)
+            stream.flush()
+            tail.append(line.rstrip("\n"))
+        code = proc.wait()
+        kept = f"{ctx.target.name}/ was left as it was (Quarto wrote into a temporary folder, which was discarded)"
+        if code != 0:
+            last = "\n  ".join(tail) or "(no output)"
+            raise RenderError(f"quarto render failed (exit {code}); {kept}. Its last lines:\n  {last}")
+        missing = [f for f in ctx.formats if not _wrote(ctx.out, f)]
+        if missing:
+            raise RenderError(f"quarto render exited 0 but wrote no {', '.join(missing)} output; {kept}")
+        runs = len(targets)
+        ctx.summary.executed = [path for path, code in ctx.chapters if code]
+        ctx.summary.static = [path for path, code in ctx.chapters if not code]
+        ctx.summary.notes.append(
+            f"Quarto {'.'.join(map(str, version))} executed every chapter with code once per format "
+            f"({runs} format{'s' if runs > 1 else ''}: {runs} run{'s' if runs > 1 else ''} per chapter; "
+            "quarto-cli #5150)")
+        return _results_by_chapter(ctx)
+
+
+def _wrote(out: Path, fmt: str) -> bool:
+    suffix = {"html": ".html", "pdf": ".pdf", "docx": ".docx"}[fmt]
+    return any(p.suffix == suffix for p in out.rglob("*") if p.is_file())
+
+
+def _results_by_chapter(ctx: RenderContext) -> dict[str, Path | None]:
+    """Match the registry's per-document files (named after the document's path) to the book's chapters."""
+    files = sorted(ctx.results_dir.glob("*.json"))
+    found: dict[str, Path | None] = {path: None for path, _ in ctx.chapters}
+    for path in sorted(found, key=len, reverse=True):  # longest first: "a/index.qmd" before "index.qmd"
+        name = _NAME.sub("_", path.strip("/"))
+        for f in files:
+            if f.stem == name or f.stem.endswith("_" + name):
+                found[path] = f
+                files.remove(f)
+                break
+    return found
