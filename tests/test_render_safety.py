@@ -114,6 +114,7 @@ def test_a_render_whose_value_injects_an_image_fails_and_keeps_the_book(isolated
     shutil.copytree(FIXTURE, project)
     (project / "_book").mkdir()
     (project / "_book" / "index.html").write_text("previous")
+    (project / "_book" / "results.json").write_text("{}")  # the output of an earlier render
     chapter = project / "chapters" / "02-results.qmd"
     chapter.write_text(chapter.read_text() + "\nA value: `{python} __import__('IPython').display.Markdown("
                        "'![p](/etc/hostname)')`\n")
@@ -121,7 +122,7 @@ def test_a_render_whose_value_injects_an_image_fails_and_keeps_the_book(isolated
         render_book(project, formats=["html"], engine="builtin")
     assert str(err.value).startswith("chapters/02-results.qmd: computed output would put markup into the book")
     assert "an image with target `/etc/hostname`" in str(err.value)
-    assert [p.name for p in (project / "_book").iterdir()] == ["index.html"]
+    assert sorted(p.name for p in (project / "_book").iterdir()) == ["index.html", "results.json"]
 
 
 def test_links_in_prose_and_captions_count_as_written_in_the_source():
