@@ -196,3 +196,27 @@ def test_console_summary_quotes_short_printed_forms_and_points_to_the_report(tmp
     assert flat.endswith("more (every change: _book/changes.md)")
     assert "k.text: a → xxxx" in flat and "…" in flat
     assert len(text) < 5000 and "\x1b" not in text
+
+
+def test_what_a_render_that_never_landed_saved_is_ignored(tmp_path):
+    # The post-render step saves the history before the swap; a render that failed afterwards left an entry
+    # (and row digests) newer than the output the next render replaces.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("id,v\n1,a\n")
+    folder = tmp_path / changes.CHANGES_DIR
+    folder.mkdir(parents=True)
+    landed = changes.RenderChanges("2026-01-01T00:00:00Z", None, (changes.Change("a.n", "A · n", "a", "2", "3"),))
+    lost = changes.RenderChanges("2026-03-01T00:00:00Z", "2026-02-01T00:00:00Z",
+                                 (changes.Change("a.n", "A · n", "a", "3", "9"),))
+    (folder / "history.json").write_text(json.dumps([lost.to_json(), landed.to_json()]))
+    datadiff.save_digests(datadiff.row_digests(tmp_path), folder / "data-rows.json")
+    (folder / "data-rows.at").write_text("2026-03-01T00:00:00Z")
+    old = {"_meta": {"rendered_at": "2026-02-01T00:00:00Z"}, "a.n": 3}
+    report = changes.prepare_report(tmp_path, {"a.qmd": {"a.n": 4}}, old, "builtin")
+    assert [h.rendered_at for h in report.history[1:]] == ["2026-01-01T00:00:00Z"]
+    assert report.history[0].changes == (changes.Change("a.n", "A · n", "a.qmd", "3", "4"),)
+    assert report.history[0].data_compared is False  # the kept digests belong to the lost render
+    changes.save_report(report)
+    assert (folder / "data-rows.at").read_text() == report.results["_meta"]["rendered_at"]
+    again = changes.prepare_report(tmp_path, {"a.qmd": {"a.n": 4}}, report.results, "builtin")
+    assert again.entry is None and again.history == report.history  # nothing changed: no new entry

@@ -454,3 +454,39 @@ def test_the_books_data_validation_runs_before_any_chapter(tmp_path):
     assert "Traceback" not in result.output
     assert _tree(copy / "_book") == {"results.json": b"{}\n"}
     assert not (copy / ".ipsreport-cache" / "index").exists()  # no chapter ran
+
+
+# --- the project's comparison for the summary ------------------------------------------------------------------
+
+
+def test_a_post_render_comparison_is_read_capped_and_checked(tmp_path):
+    from ipsreport.render.pipeline import MAX_CHANGES_READ, read_changes_file
+
+    path = tmp_path / "render-changes.json"
+    assert read_changes_file(path) is None  # no file: the pipeline compares results.json itself
+    long = "7" * 5000
+    path.write_text(json.dumps({"changed": [["a.n", "3", "4"], ["b.text", None, long]]
+                                + [[f"c.{i}", "1", "2"] for i in range(2 * MAX_CHANGES_READ)],
+                                "first": False, "report": "changes.md"}))
+    found = read_changes_file(path)
+    assert found.changed[:2] == [("a.n", "3", "4"), ("b.text", None, "7" * 200)]
+    assert len(found.changed) == MAX_CHANGES_READ and found.count == 2 * MAX_CHANGES_READ + 2
+    assert found.first is False and found.report == Path("changes.md")
+    for bad in ({"changed": [["a.n", 3, 4]]}, {"changed": "a.n"}, {"changed": [], "report": "../../etc/passwd"},
+                {"changed": [], "report": "/etc/passwd"}, [1]):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(RenderError, match="render-changes.json"):
+            read_changes_file(path)
+
+
+def test_the_summary_shows_the_projects_printed_forms_and_points_to_its_report(project):
+    result = _render(project)
+    assert result.exit_code == 0, result.output
+    data = project / "data" / "trial.csv"
+    data.write_text(data.read_text().replace("P02,IPS,41,0", "P02,IPS,41,1").replace("P01,IPS,34", "P01,IPS,34.000001"))
+    result = _render(project)
+    assert result.exit_code == 0, result.output
+    text = _one_paragraph(result.output)
+    # The mean age moved only beyond its printed precision (38.25): not a change for the reader.
+    assert "1 reported result(s) changed since the previous render (every change: _book/changes.md):" in text
+    assert "fixture.employed_ips: 3 → 4" in text and "mean_age" not in text

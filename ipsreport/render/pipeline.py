@@ -48,7 +48,7 @@ from .lock import render_lock
 from .summary import RenderSummary
 
 __all__ = ["Hooks", "read_hooks", "RenderContext", "Backend", "run_pipeline", "diff_values", "HookError",
-           "read_changes_file"]
+           "read_changes_file", "ProjectChanges"]
 
 RESULTS_FILE = _swap.RESULTS_FILE
 CHANGES_FILE = "render-changes.json"  # in the work folder: a post-render script's comparison for the summary
@@ -220,14 +220,24 @@ def diff_values(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any
     return changed
 
 
-def read_changes_file(path: Path) -> tuple[list[tuple[str, str | None, str | None]], bool, Path | None] | None:
+@dataclass(frozen=True)
+class ProjectChanges:
+    """A post-render script's comparison with the previous render (see :func:`read_changes_file`)."""
+
+    changed: list[tuple[str, str | None, str | None]]  # the first MAX_CHANGES_READ (key, old, new) texts
+    count: int  # how many changed in all
+    first: bool  # nothing to compare with
+    report: Path | None  # relative to the output folder
+
+
+def read_changes_file(path: Path) -> ProjectChanges | None:
     """The comparison a post-render script wrote for the summary, or None when it wrote none.
 
     The file is a JSON object ``{"changed": [[key, old, new], …], "first": bool, "report": "changes.md"}``:
     ``old``/``new`` are the texts to show (null when absent on that side), ``first`` says there was nothing to
     compare with, and ``report`` (optional) names a file of the output folder that lists every change. At most
-    :data:`MAX_CHANGES_READ` entries and :data:`MAX_TEXT_READ` characters of each text are kept; a file that
-    does not follow this shape is an error naming it."""
+    :data:`MAX_CHANGES_READ` entries and :data:`MAX_TEXT_READ` characters of each text are kept (the count is
+    of all entries); a file that does not follow this shape is an error naming it."""
     if not path.is_file():
         return None
     content = _load_object(path, "the post-render comparison")
@@ -245,7 +255,7 @@ def read_changes_file(path: Path) -> tuple[list[tuple[str, str | None, str | Non
         if relative.is_absolute() or ".." in relative.parts:
             raise RenderError(f"the post-render comparison {path}: `report` must be a path inside the output folder")
         where = relative
-    return rows, bool(content.get("first", False)), where
+    return ProjectChanges(rows, len(changed), bool(content.get("first", False)), where)
 
 
 def _format_of(relative: Path) -> str | None:
@@ -327,7 +337,8 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
             project_changes = read_changes_file(work / CHANGES_FILE)
             report = None
             if project_changes is not None:
-                summary.changed_results, summary.first_results, report = project_changes
+                summary.changed_results, summary.first_results = project_changes.changed, project_changes.first
+                summary.changed_count, report = project_changes.count, project_changes.report
             _keep_other_formats(target, out, formats)
             _swap.swap_into_place(root, out, target)
             out = None

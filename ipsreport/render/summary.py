@@ -23,6 +23,7 @@ class RenderSummary:
     # the raw values of results.json.
     changed_results: list[tuple[str, Any, Any]] = field(default_factory=list)
     change_report: Path | None = None  # the project's report listing every change (e.g. changes.md)
+    changed_count: int | None = None  # how many changed when changed_results lists only the first ones
     first_results: bool = False  # no previous results.json to compare with
     engine: str = "builtin"
     kernels_started: int = 0
@@ -70,8 +71,9 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
     if not changed:
         console.print("No reported result changed.")
         return
+    count = max(summary.changed_count or 0, len(changed))
     if summary.first_results:
-        console.print(f"No previous results.json: {len(changed)} reported result(s) written.")
+        console.print(f"No previous results.json: {count} reported result(s) written.")
         return
     where = ""
     if summary.change_report is not None:
@@ -80,15 +82,15 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
         except ValueError:
             shown_path = str(summary.change_report)
         where = f" (every change: {_quoted(shown_path, 200)})"
-    console.print(f"{len(changed)} reported result(s) changed since the previous render{where}:",
+    console.print(f"{count} reported result(s) changed since the previous render{where}:",
                   markup=False, highlight=False)
     limit = max(budget - 2, 5)
 
     for key, old, new in changed[:limit]:
         console.print(f"  {_quoted(key, 80)}: {_shown_value(old)} → {_shown_value(new)}", markup=False,
                       highlight=False)
-    if len(changed) > limit:
-        console.print(f"  … {len(changed) - limit} more{where}", markup=False, highlight=False)
+    if count > min(limit, len(changed)):
+        console.print(f"  … {count - min(limit, len(changed))} more{where}", markup=False, highlight=False)
 
 
 def _quoted(value: Any, limit: int = 60) -> str:
