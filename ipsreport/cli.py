@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | synthesize | diff``."""
+"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish | diff``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Render and check the IPS trial report.")
 console = Console(stderr=True)
@@ -55,30 +56,168 @@ def render(
     print_summary(summary, console)
 
 
+MaxFileMb = Annotated[
+    float | None,
+    typer.Option("--max-file-mb", help="Read at most this many MB of one data file (default 20, or "
+                 "IPSREPORT_MAX_DATA_MB).", min=0.001),
+]
+
+
+def _echo_data_text(text: str) -> None:
+    """Write text that quotes data (validation problems) as plain text: never through rich's markup, emoji or
+    highlighting, which would turn ``[red]`` or ``:x:`` in a value into formatting. Control characters in
+    the values were already escaped by :mod:`ipsreport.data.problems`."""
+    typer.echo(text, err=True)
+
+
 @app.command()
 def validate(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+    max_file_mb: MaxFileMb = None,
 ) -> None:
     """Check every data file against the data dictionary; report all problems at once (exit code 2)."""
-    from ipsreport.data.validate import format_problems, validate_data_dir
+    from ipsreport.data.validate import format_problems, max_file_bytes, validate_data_dir
 
-    problems = validate_data_dir(data_dir)
+    problems = validate_data_dir(data_dir, max_file_bytes(max_file_mb))
     if problems:
-        console.print(format_problems(problems), highlight=False, markup=False, soft_wrap=True)
+        _echo_data_text(format_problems(problems))
         console.print(f"[bold red]{len(problems)} problem(s) found.[/]")
         raise typer.Exit(2)
-    console.print(f"[green]All data files in {data_dir} are valid.[/]")
+    console.print(Text(f"All data files in {data_dir} are valid.", style="green"))
 
 
 @app.command()
 def synthesize(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+    examples_dir: Annotated[
+        Path | None,
+        typer.Option("--examples-dir", help="Where the example source files go (default: examples/ next to data/)."),
+    ] = None,
 ) -> None:
-    """Regenerate the reconstructed (synthetic) data from the published targets in data/published/."""
+    """Regenerate the reconstructed (synthetic) data from the published targets in data/published/, and the
+    example source files (SPSS, Stata, Excel) that show the sources: mapping of dataset.yaml."""
+    from ipsreport.data.validate import DataValidationError, format_problems
     from ipsreport.synth import synthesize_all
 
-    for path in synthesize_all(data_dir):
-        console.print(f"wrote {path}")
+    try:
+        written = synthesize_all(data_dir, examples_dir)
+    except DataValidationError as err:  # the examples are written only from data that validate
+        _echo_data_text(format_problems(err.problems))
+        console.print(f"[bold red]{len(err.problems)} problem(s) found; the example source files were not written.[/]")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(Text(f"wrote {path}"))
+
+
+@app.command("import")
+def import_sources(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder whose dataset.yaml files name sources.")] = Path("data"),
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the contract CSV files under this folder (default: --data-dir).")
+    ] = None,
+    max_file_mb: MaxFileMb = None,
+) -> None:
+    """Write the contract CSV files from the source files (SPSS, Stata, Excel) that dataset.yaml names.
+
+    Nothing is written unless every dataset validates; then every problem is listed (exit code 2)."""
+    from ipsreport.data.import_sources import write_contract_csvs
+    from ipsreport.data.validate import DataValidationError, format_problems, max_file_bytes
+
+    try:
+        written = write_contract_csvs(data_dir, out_dir, max_file_bytes(max_file_mb))
+    except DataValidationError as err:
+        _echo_data_text(format_problems(err.problems))
+        console.print(f"[bold red]{len(err.problems)} problem(s) found; nothing was written.[/]")
+        raise typer.Exit(2) from None
+    if not written:
+        console.print(Text(f"No dataset.yaml in {data_dir} names a source file; nothing to import."))
+    for path in written:
+        console.print(Text(f"wrote {path}"))
+    if written and out_dir is None:
+        console.print(Text("dataset.yaml still names the source files; remove its sources: entries to read the "
+                           "CSV files instead."))
+
+
+publish_app = typer.Typer(no_args_is_help=True, help="Publish the rendered review site (after the guards pass).")
+app.add_typer(publish_app, name="publish")
+
+_Message = Annotated[str, typer.Option("--message", "-m", help="What this version is, for the versions page.")]
+_Blinded = Annotated[bool, typer.Option("--blinded", help="Publish the blinded render (no author names).")]
+_ConfirmReal = Annotated[
+    bool, typer.Option("--confirm-real-data", help="Allow publishing when the data are real (synthetic: false).")
+]
+
+
+def _published(result) -> None:
+    console.print(f"Published version {result.version['version']} to {result.destination}", highlight=False,
+                  markup=False)
+    if result.commit:
+        console.print(f"commit {result.commit}", highlight=False, markup=False)
+    console.print(f"{len(result.added)} file(s) added, {len(result.changed)} changed, {len(result.removed)} removed"
+                  " since the previous publish", highlight=False, markup=False)
+    for label, names in (("added", result.added), ("changed", result.changed), ("removed", result.removed)):
+        for name in names[:20]:
+            console.print(f"  {label}: {name}", highlight=False, markup=False)
+        if len(names) > 20:
+            console.print(f"  … and {len(names) - 20} more {label}", highlight=False, markup=False)
+    if result.url:
+        console.print(f"The site will appear at {result.url}", highlight=False, markup=False)
+
+
+def _publish(action) -> None:
+    from ipsreport.publish import PublishRefused
+
+    try:
+        result = action()
+    except PublishRefused as err:
+        console.print(f"Not published: {err}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    _published(result)
+
+
+@publish_app.command("gh-pages")
+def publish_gh_pages(
+    remote: Annotated[str, typer.Option("--remote", help="The git remote to push to.")] = "origin",
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Commit the site to the gh-pages branch (created the first time) and push it."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_gh_pages(project_dir.resolve(), remote=remote, message=message or None,
+                                              blinded=blinded, confirm_real_data=confirm_real_data))
+
+
+@publish_app.command("folder")
+def publish_folder(
+    path: Annotated[Path, typer.Argument(help="A new or empty folder, or one an earlier publish wrote.")],
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Copy the site into a plain folder."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_folder(project_dir.resolve(), path, message=message or None, blinded=blinded,
+                                            confirm_real_data=confirm_real_data))
+
+
+@publish_app.command("zip")
+def publish_zip(
+    path: Annotated[Path, typer.Argument(help="The archive to write (.zip).")],
+    message: _Message = "",
+    blinded: _Blinded = False,
+    confirm_real_data: _ConfirmReal = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write the site as one zip archive that opens offline."""
+    from ipsreport import publish
+
+    _publish(lambda: publish.publish_zip(project_dir.resolve(), path, message=message or None, blinded=blinded,
+                                         confirm_real_data=confirm_real_data))
 
 
 @app.command("diff")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import platform
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ipsreport.format import round_half_up
+from ipsreport.format import MINUS, fmt_p, round_half_up
 
 __all__ = [
     "STATUSES",
@@ -24,6 +25,11 @@ __all__ = [
     "load_published",
     "compare_published",
     "concordance_summary",
+    "describe_statistic",
+    "describe_location",
+    "concordance_display",
+    "not_exact",
+    "mismatch_filter_html",
     "data_file_hashes",
     "package_versions",
     "git_commit",
@@ -122,6 +128,161 @@ def concordance_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Counts per status (every status listed, zero included): ``status``, ``count``."""
     counts = table["status"].value_counts()
     return pd.DataFrame({"status": list(STATUSES), "count": [int(counts.get(s, 0)) for s in STATUSES]})
+
+
+# --- what each row is, in words -------------------------------------------------------------------------------
+
+# The last part of a published key names the statistic. Keys ending in a group (ips, tau, all) or an event are
+# counts of people.
+_STATISTICS = {
+    "count": "n", "n": "N (respondents)", "percent": "%", "p_value": "P", "mean": "mean", "sd": "SD",
+    "median": "median", "q1": "lower quartile", "q3": "upper quartile", "min": "minimum", "max": "maximum",
+    "estimate": "coefficient", "se": "SE", "z": "z", "odds_ratio": "odds ratio",
+    "or_ci_low": "odds ratio, lower 95% CI limit", "or_ci_high": "odds ratio, upper 95% CI limit",
+    "employed": "n employed", "recruited": "n recruited", "approached": "n approached",
+    "ineligible": "n ineligible", "enquiries": "n enquiries", "chi2": "χ²", "df": "degrees of freedom",
+    "min_percent": "lowest %", "max_percent": "highest %", "themes": "number of themes",
+}
+_PERCENT_KEYS = re.compile(r"(^|\.)(percent|min_percent|max_percent)$")
+# Units of means, SDs, quantiles and model coefficients, found from the key (questionnaire scales by range).
+_SCALES = {"odi": "score 0–100", "eq_vas": "score 0–100", "hscl": "score 1–4", "hscl_anxiety": "score 1–4",
+           "hscl_depression": "score 1–4", "bpi_current": "score 0–10", "bpi_worst": "score 0–10",
+           "bpi_average": "score 0–10", "bpi_least": "score 0–10"}
+_OUTCOME_NAMES = {"odi": "Pain-related disability (ODI)", "eq_vas": "Health-related quality of life (EQ-VAS)",
+                  "hscl": "Psychological distress (HSCL-25)", "hscl_anxiety": "Anxiety (HSCL-25)",
+                  "hscl_depression": "Depression (HSCL-25)", "bpi_current": "Pain now (BPI)",
+                  "bpi_worst": "Worst pain (BPI)", "bpi_average": "Average pain (BPI)",
+                  "bpi_least": "Least pain (BPI)"}
+_TERMS = {"group": "group (IPS vs TAU)", "time": "time (per 6 months)", "group x time": "group × time",
+          "group_time": "group × time", "intercept": "intercept"}
+_GROUPS = {"all": "all", "ips": "IPS", "tau": "TAU"}
+_MEASURED = {"mean", "sd", "median", "q1", "q3", "min", "max", "estimate", "se"}
+
+
+def _unit(key: str) -> str:
+    parts = key.split(".")
+    for part in parts:
+        if part in _SCALES:
+            return _SCALES[part]
+    if any("hours" in p for p in parts):
+        return "hours"
+    if any(w in p for p in parts for w in ("age", "years", "unemployed")):
+        return "years"
+    return ""
+
+
+def describe_statistic(key: str) -> str:
+    """What a published number is, from its key: the statistic and, for measured quantities, the unit
+    ('mean, score 0–100', 'lower quartile, years', '%', 'P', 'n')."""
+    last = key.rsplit(".", 1)[-1]
+    if _PERCENT_KEYS.search(key):
+        return _STATISTICS[last]
+    label = _STATISTICS.get(last, "n")
+    unit = _unit(key) if last in _MEASURED else ""
+    return f"{label}, {unit}" if unit else label
+
+
+def describe_location(location: str) -> str:
+    """Where the number is printed, in words: the paper's tables named as such ('Paper Table 2', not to be
+    confused with this report's tables) and the data file's internal names replaced by labels."""
+    pieces = []
+    for raw in location.split(","):
+        piece = raw.strip()
+        column = re.match(r'^(\w+) \(column "([^"]+)" for z\)$', piece)
+        if column:  # 'estimate (column "F Score" for z)': the statistic column says which number it is
+            if column.group(1) == "z":
+                pieces.append(f'printed in the column "{column.group(2)}"')
+            continue
+        dotted = re.match(r"^(all|ips|tau)\.(\w+)$", piece)
+        if dotted:  # 'all.median' → 'all'; the statistic column says 'median'
+            pieces.append(_GROUPS[dotted.group(1)])
+            continue
+        if piece in _OUTCOME_NAMES:
+            pieces.append(_OUTCOME_NAMES[piece])
+        elif piece in _TERMS:
+            pieces.append(_TERMS[piece])
+        elif piece in _STATISTICS:
+            continue
+        else:
+            pieces.append(piece)
+    text = ", ".join(pieces)
+    return re.sub(r"(?<!Paper )\bTable (\d+)", r"Paper Table \1", text)
+
+
+def _display_number(text: str, key: str) -> str:
+    """A printed or computed number as the report prints numbers: a typographic minus, and a P value that rounds
+    to zero as '<0.001'."""
+    text = str(text).strip()
+    if key.endswith("p_value") and re.fullmatch(r"0?\.0+", text):
+        return fmt_p(0.0)
+    return re.sub(r"(?<![\w.])-(?=\d|\.\d)", MINUS, text)
+
+
+def concordance_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`compare_published` as the appendix shows them: ``where`` (the paper's table or
+    section and row, in words), ``statistic`` (with its unit), ``printed``, ``computed``, ``status``, ``note``."""
+    return pd.DataFrame({
+        "where": [describe_location(x) for x in table["location"]],
+        "statistic": [describe_statistic(k) for k in table["key"]],
+        "printed": [_display_number(v, k) for v, k in zip(table["printed"], table["key"])],
+        "computed": [_display_number(v, k) for v, k in zip(table["computed"], table["key"])],
+        "status": list(table["status"]),
+        "note": list(table["note"]),
+    })
+
+
+def not_exact(tables: dict[str, pd.DataFrame], undetermined: bool = False) -> pd.DataFrame:
+    """The rows of several studies' concordance tables that are not exact matches, those that differ first, then
+    those the paper contradicts, then those within rounding, with a ``study`` column; display columns as in
+    :func:`concordance_display`. Numbers 'not determined by the margins' (shown for information) are left out
+    unless ``undetermined``."""
+    frames = []
+    for study, table in tables.items():
+        shown = concordance_display(table)
+        shown.insert(0, "study", study)
+        keep = shown["status"] != "exact"
+        if not undetermined:
+            keep &= shown["status"] != "not determined by the margins"
+        frames.append(shown[keep])
+    if not frames:
+        return pd.DataFrame(columns=["study", "where", "statistic", "printed", "computed", "status", "note"])
+    rows = pd.concat(frames, ignore_index=True)
+    # Real differences first; numbers the margins do not determine (shown for information) last.
+    priority = {"differs": 0, "inconsistent in the paper": 1, "within rounding": 2, "not computed": 3,
+                "not determined by the margins": 4}
+    rank = [priority.get(s, 5) for s in rows["status"]]
+    return rows.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+
+
+def mismatch_filter_html(table_ids: list[str], status_header: str = "Status") -> str:
+    """A checkbox that hides the rows whose status is 'exact' in the given tables (HTML only; a few lines of
+    script, no external resources). Table ids are the floats' labels, e.g. ``tbl-concordance-trial``."""
+    ids = json.dumps([str(t) for t in table_ids])
+    header = json.dumps(status_header)
+    return (
+        '<p class="ipsr-filter"><input type="checkbox" id="ipsr-only-not-exact"> '
+        '<label for="ipsr-only-not-exact">Show only the numbers that are not exact matches</label></p>\n'
+        "<script>\n(function () {\n"
+        "  var box = document.getElementById('ipsr-only-not-exact');\n"
+        f"  var ids = {ids}, header = {header};\n"
+        "  function apply() {\n"
+        "    ids.forEach(function (id) {\n"
+        "      var table = document.querySelector('#' + id + ' table');\n"
+        "      if (!table) { return; }\n"
+        "      var heads = Array.prototype.map.call(table.querySelectorAll('thead th'), function (th) {\n"
+        "        return th.textContent.trim(); });\n"
+        "      var col = heads.indexOf(header);\n"
+        "      if (col < 0) { return; }\n"
+        "      table.querySelectorAll('tbody tr').forEach(function (row) {\n"
+        "        var cell = row.children[col];\n"
+        "        var exact = cell && cell.textContent.trim().toLowerCase() === 'exact';\n"
+        "        row.hidden = box.checked && exact;\n"
+        "      });\n"
+        "    });\n"
+        "  }\n"
+        "  box.addEventListener('change', apply);\n"
+        "})();\n</script>"
+    )
 
 
 def data_file_hashes(data_dir: str | Path) -> pd.DataFrame:

@@ -14,7 +14,7 @@ __all__ = ["file_sha256", "input_files", "input_fingerprints", "stale_inputs"]
 
 # Folders that hold no input of a render: outputs, caches, environments, tests and version control.
 _SKIP_PARTS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ipsreport-cache", ".quarto", "tests",
-               "benchmarks", "docs", "node_modules"}
+               "benchmarks", "docs", "node_modules", "examples"}
 _SOURCE_SUFFIXES = {".qmd", ".yml", ".yaml", ".bib", ".csl"}
 _NOT_INPUTS = {"environment.yml"}  # how to install, not what to render
 

@@ -1,4 +1,10 @@
-"""Number formatting for tables and prose: the one place where values are rounded for display."""
+"""Number formatting for tables and prose: the one place where values are rounded for display.
+
+House rules, for every output format: a typographic minus (U+2212) before a negative number; thousands
+separated by commas (1,017); P values at three decimals and '<0.001' below that, never '0.000'; one precision
+per quantity across the book (``DECIMALS``: percentages and hours at one decimal); and an interval in running
+text names itself ('1.76 (95% CI 0.56–5.56)', :func:`fmt_est_ci_text`).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,18 @@ __all__ = [
     "fmt_mean_sd",
     "fmt_ci",
     "fmt_est_ci",
+    "fmt_est_ci_text",
+    "fmt_hours",
     "is_missing",
+    "DECIMALS",
+    "MINUS",
 ]
 
 DASH = "\u2013"  # en dash for ranges
 MINUS = "\u2212"  # typographic minus
+
+# One precision per quantity, book-wide.
+DECIMALS = {"percent": 1, "hours": 1, "p": 3}
 
 
 def is_missing(value) -> bool:
@@ -36,25 +49,34 @@ def round_half_up(value: float, decimals: int) -> Decimal:
 
 
 def fmt_num(value, decimals: int = 2) -> str:
-    """A number at fixed decimals with a typographic minus; '–' for a missing value."""
+    """A number at fixed decimals with a typographic minus and thousands separators; '–' for a missing value."""
     if is_missing(value):
         return DASH
-    text = f"{round_half_up(value, decimals):f}"
+    text = f"{round_half_up(value, decimals):,f}"
     if text.startswith("-"):
         text = text[1:] if set(text[1:]) <= set("0.") else MINUS + text[1:]
     return text
 
 
 def fmt_int(value) -> str:
-    return DASH if is_missing(value) else f"{int(round(value)):d}"
+    """A count: '1,017'; '–' for a missing value."""
+    if is_missing(value):
+        return DASH
+    n = int(round(value))
+    return (MINUS if n < 0 else "") + f"{abs(n):,d}"
 
 
-def fmt_pct(value, decimals: int = 1) -> str:
+def fmt_hours(value) -> str:
+    """Hours at the book's precision for hours."""
+    return fmt_num(value, DECIMALS["hours"])
+
+
+def fmt_pct(value, decimals: int = DECIMALS["percent"]) -> str:
     """A percentage (already 0–100) without the % sign."""
     return fmt_num(value, decimals)
 
 
-def fmt_p(p, decimals: int = 3) -> str:
+def fmt_p(p, decimals: int = DECIMALS["p"]) -> str:
     """P values as journals print them: three decimals, '<0.001' below that."""
     if is_missing(p):
         return DASH
@@ -64,7 +86,7 @@ def fmt_p(p, decimals: int = 3) -> str:
     return fmt_num(p, decimals)
 
 
-def fmt_n_pct(count, percent, decimals: int = 1) -> str:
+def fmt_n_pct(count, percent, decimals: int = DECIMALS["percent"]) -> str:
     if is_missing(count):
         return DASH
     return f"{fmt_int(count)} ({fmt_pct(percent, decimals)})"
@@ -87,3 +109,10 @@ def fmt_est_ci(estimate, low, high, decimals: int = 2) -> str:
     if is_missing(estimate):
         return DASH
     return f"{fmt_num(estimate, decimals)} ({fmt_ci(low, high, decimals)})"
+
+
+def fmt_est_ci_text(estimate, low, high, decimals: int = 2) -> str:
+    """An estimate with its interval for running text, naming the interval: '1.76 (95% CI 0.56–5.56)'."""
+    if is_missing(estimate):
+        return DASH
+    return f"{fmt_num(estimate, decimals)} (95% CI {fmt_ci(low, high, decimals)})"

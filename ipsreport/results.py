@@ -40,6 +40,7 @@ __all__ = [
     "reported",
     "reported_p",
     "reported_est_ci",
+    "reported_est_ci_text",
     "Reported",
     "Phrase",
     "UnitRule",
@@ -383,6 +384,13 @@ def reported_est_ci(estimate: str, low: str, high: str) -> Phrase:
     est, lo, hi = reported(estimate), reported(low), reported(high)
     joiner = " to " if "\u2212" in lo.text + hi.text else "\u2013"
     return Phrase((est, " (", lo, joiner, hi, ")"))
+
+
+def reported_est_ci_text(estimate: str, low: str, high: str) -> Phrase:
+    """``1.76 (95% CI 0.56–5.56)`` from three registered keys, as :func:`ipsreport.format.fmt_est_ci_text`
+    prints an estimate in running text."""
+    est, *rest = reported_est_ci(estimate, low, high).parts
+    return Phrase((est, " (95% CI ", *rest[1:]))
 
 
 # -- merging and comparing ------------------------------------------------------------------------------

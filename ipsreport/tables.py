@@ -6,12 +6,15 @@ registry (``ipsreport.stats.registry.STAT_TESTS``), never typed, and only for te
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 import pandas as pd
 from great_tables import GT, loc, style
+from great_tables import html as gt_html
 
-from ipsreport.format import fmt_est_ci, fmt_int, fmt_mean_sd, fmt_n_pct, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.format import (DECIMALS, fmt_est_ci, fmt_int, fmt_mean_sd, fmt_n_pct, fmt_num, fmt_p, fmt_pct,
+                              is_missing)
 from ipsreport.stats.registry import STAT_TESTS
 
 __all__ = [
@@ -40,9 +43,23 @@ def _p_with_mark(p, test) -> str:
     return f"{fmt_p(p)}{TEST_MARKS[test]}"
 
 
-def _test_notes(tests: Iterable) -> list[str]:
+def _superscript_marks(text) -> str:
+    """A cell's text as HTML, escaped, with trailing footnote marks as superscripts ('0.954<sup>*</sup>')."""
+    text = "" if text is None else str(text)
+    body = text.rstrip("".join(TEST_MARKS.values()))
+    marks = text[len(body):]
+    return html.escape(body) + (f"<sup>{html.escape(marks)}</sup>" if marks else "")
+
+
+def _with_marks(gt: GT, columns: list[str]) -> GT:
+    """Footnote marks in these columns print as superscripts in every format (the DOCX and PDF tables are made
+    from this HTML, where ``<sup>`` becomes pandoc's Superscript)."""
+    return gt.fmt(_superscript_marks, columns=columns)
+
+
+def _test_notes(tests: Iterable) -> list:
     used = [t for t in TEST_MARKS if t in set(x for x in tests if isinstance(x, str))]
-    return [f"{TEST_MARKS[t]} {STAT_TESTS[t].label}." for t in used]
+    return [gt_html(f"<sup>{html.escape(TEST_MARKS[t])}</sup> {html.escape(STAT_TESTS[t].label)}.") for t in used]
 
 
 def _manuscript(gt: GT) -> GT:
@@ -102,6 +119,7 @@ def tbl_baseline(baseline: pd.DataFrame, n_ips: int, n_tau: int) -> GT:
         .tab_source_note("Percentages are of respondents with a valid answer (valid n); benefit types are "
                          "percentages of benefit recipients. SD, standard deviation.")
     )
+    gt = _with_marks(gt, ["p"])
     for note in _test_notes(baseline["test"]):
         gt = gt.tab_source_note(note)
     if "welch" in set(baseline["test"]) or "student" in set(baseline["test"]):
@@ -135,6 +153,7 @@ def tbl_employment(employment: pd.DataFrame) -> GT:
         .tab_source_note("OR, odds ratio (IPS vs TAU) with Woolf's logit 95% CI. Risk difference in "
                          "percentage points (IPS − TAU) with Newcombe's hybrid score 95% CI.")
     )
+    gt = _with_marks(gt, ["p"])
     for note in _test_notes(employment["test"]):
         gt = gt.tab_source_note(note)
     return _manuscript(gt)
@@ -142,17 +161,19 @@ def tbl_employment(employment: pd.DataFrame) -> GT:
 
 def tbl_work_indicators(hours, hours_range: dict, worked20) -> GT:
     """Hours worked and working ≥ 20 hours in a week during the 12 months, by arm."""
+    h = DECIMALS["hours"]
     rows = [
         {"indicator": "Hours worked in 12 months, mean (SD)",
-         "ips": f"{fmt_mean_sd(hours.mean1, hours.sd1)}; n = {hours.n1}",
-         "tau": f"{fmt_mean_sd(hours.mean2, hours.sd2)}; n = {hours.n2}",
-         "p": _p_with_mark(hours.p_value, hours.variant), "effect": fmt_est_ci(hours.mean_diff, hours.ci_low, hours.ci_high)},
+         "ips": f"{fmt_mean_sd(hours.mean1, hours.sd1, h)}; n = {hours.n1}",
+         "tau": f"{fmt_mean_sd(hours.mean2, hours.sd2, h)}; n = {hours.n2}",
+         "p": _p_with_mark(hours.p_value, hours.variant),
+         "effect": fmt_est_ci(hours.mean_diff, hours.ci_low, hours.ci_high, h)},
         {"indicator": "Hours worked, range",
          "ips": f"{fmt_num(hours_range['ips'][0], 0)}–{fmt_num(hours_range['ips'][1], 0)}",
          "tau": f"{fmt_num(hours_range['tau'][0], 0)}–{fmt_num(hours_range['tau'][1], 0)}", "p": "", "effect": ""},
         {"indicator": "Worked ≥ 20 hours in a week, n/N (%)",
-         "ips": f"{worked20.count1}/{worked20.n1} ({fmt_pct(worked20.percent1, 2)})",
-         "tau": f"{worked20.count2}/{worked20.n2} ({fmt_pct(worked20.percent2, 2)})",
+         "ips": f"{worked20.count1}/{worked20.n1} ({fmt_pct(worked20.percent1)})",
+         "tau": f"{worked20.count2}/{worked20.n2} ({fmt_pct(worked20.percent2)})",
          "p": _p_with_mark(worked20.p_value, worked20.test),
          "effect": "OR " + fmt_est_ci(worked20.odds_ratio, worked20.or_ci_low, worked20.or_ci_high)},
     ]
@@ -163,6 +184,7 @@ def tbl_work_indicators(hours, hours_range: dict, worked20) -> GT:
         .cols_align("right", columns=["ips", "tau", "p", "effect"])
         .tab_source_note("Difference in mean hours is IPS − TAU. OR, odds ratio with Woolf's 95% CI.")
     )
+    gt = _with_marks(gt, ["p"])
     for note in _test_notes([hours.variant, worked20.test]):
         gt = gt.tab_source_note(note)
     return _manuscript(gt)
@@ -172,7 +194,7 @@ def tbl_job_sectors(sectors: pd.DataFrame, sector_labels: dict[str, str]) -> GT:
     frame = pd.DataFrame({
         "sector": [sector_labels.get(s, s.replace("_", " ").capitalize()) for s in sectors["sector"]],
         "jobs": [fmt_int(j) for j in sectors["jobs"]],
-        "percent": [fmt_pct(p, 0) for p in sectors["percent"]],
+        "percent": [fmt_pct(p) for p in sectors["percent"]],
     })
     return tbl_simple(frame, {"sector": "Sector", "jobs": "Jobs", "percent": "% of jobs"},
                       notes=["Jobs attained by participants in the IPS arm; a participant may hold more than one job."],
@@ -204,6 +226,7 @@ def tbl_secondary(secondary: pd.DataFrame) -> GT:
                            "(0–100); HSCL-25, Hopkins Symptom Checklist with its anxiety and depression subscales "
                            "(1–4); pain ratings from the Brief Pain Inventory, now and worst, average and least in "
                            "the past week (0–10). Higher is worse except for EQ-VAS."))
+    gt = _with_marks(gt, ["m6_p", "m12_p"])
     for note in _test_notes(secondary["test"]):
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note("The paper says only 't tests'; the variant of each row is inferred from its printed P "
@@ -254,6 +277,7 @@ def tbl_mixed(mixed: pd.DataFrame) -> GT:
     })
     gt = (
         GT(frame, rowname_col="term", groupname_col="outcome")
+        .tab_stubhead(label="Term")
         .cols_label(estimate="Estimate", se="SE", z="z", p="P")
         .cols_align("right", columns=["estimate", "se", "z", "p"])
         .tab_source_note("Linear mixed model per outcome fitted by maximum likelihood with a random intercept per "
@@ -278,7 +302,7 @@ def tbl_historical(comparison) -> GT:
         {"group": "Odds ratio (95% CI)", "value": fmt_est_ci(comparison.odds_ratio, comparison.or_ci_low,
                                                               comparison.or_ci_high)},
     ])
-    return tbl_simple(frame, {"group": "", "value": "Value"}, align_left=["group"],
+    return tbl_simple(frame, {"group": "Quantity", "value": "Value"}, align_left=["group"],
                       notes=["Pearson's chi-squared test without continuity correction; odds ratio with "
                              "Woolf's 95% CI. The two outcomes are not defined alike (see text)."])
 
@@ -291,11 +315,16 @@ def tbl_concordance_summary(trial, pilot) -> GT:
                       align_left=["status"])
 
 
+_CONCORDANCE_LABELS = {"study": "Study", "where": "Where printed", "statistic": "Statistic", "printed": "Printed",
+                       "computed": "Computed", "status": "Status", "note": "Note"}
+
+
 def tbl_concordance(conc: pd.DataFrame) -> GT:
-    """Each published number beside the computed one, with its status and any note."""
-    frame = conc[["location", "printed", "computed", "status", "note"]].copy()
-    return tbl_simple(frame, {"location": "Where printed", "printed": "Printed", "computed": "Computed",
-                              "status": "Status", "note": "Note"}, align_left=["location", "status", "note"])
+    """Each published number beside the computed one, with its status and any note; ``conc`` is a frame of
+    ``ipsreport.concordance.concordance_display`` (or ``not_exact``, which adds the study)."""
+    frame = conc[[c for c in _CONCORDANCE_LABELS if c in conc.columns]].copy()
+    return tbl_simple(frame, {c: _CONCORDANCE_LABELS[c] for c in frame.columns},
+                      align_left=[c for c in frame.columns if c not in {"printed", "computed"}])
 
 
 def _pct_ci(percent, low, high, decimals: int = 1) -> str:
@@ -361,7 +390,7 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
         if r["level"] == "missing" and r["all_count"] == 0:
             continue  # a 'Missing' row of zeros says nothing
         rows.append({"group": r["label"], "level": r["level_label"],
-                     **{g: fmt_n_pct(r[f"{g}_count"], r[f"{g}_percent"], 0) for g in ("all", "ips", "tau")}})
+                     **{g: fmt_n_pct(r[f"{g}_count"], r[f"{g}_percent"]) for g in ("all", "ips", "tau")}})
     for label, frame, with_mean in (("Age on leaving school, years", age_left_school, True),
                                     ("Years since last in paid work", years_out, False)):
         s = frame.set_index("group")
@@ -375,6 +404,7 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
     frame = pd.DataFrame(rows)
     gt = (
         GT(frame, rowname_col="level", groupname_col="group")
+        .tab_stubhead(label="Characteristic")
         .cols_label(all=f"All (n = {n['all']})", ips=f"IPS (n = {n['ips']})", tau=f"TAU (n = {n['tau']})")
         .cols_align("right", columns=["all", "ips", "tau"])
         .tab_source_note("n (%) of all participants in the column; qualifications and health problems are not "
@@ -384,8 +414,8 @@ def tbl_pilot_baseline(levels: pd.DataFrame, age_left_school: pd.DataFrame, year
 
 
 def _k_of_n_ci(count, n, percent, low, high) -> str:
-    """'8/22, 36 (20–57)': count of n, then percent with its 95% CI, whole percents."""
-    return f"{int(count)}/{int(n)}, {_pct_ci(percent, low, high, 0)}"
+    """'8/22, 36.4 (19.7–57.0)': count of n, then percent with its 95% CI."""
+    return f"{fmt_int(count)}/{fmt_int(n)}, {_pct_ci(percent, low, high)}"
 
 
 def _wide_rates(frame: pd.DataFrame, row_key: str, label, col_key: str, cols: dict[str, str],
@@ -416,7 +446,7 @@ def tbl_retention(retention: pd.DataFrame, patterns: pd.DataFrame) -> GT:
         rows.append({"label": what,
                      **{g: _k_of_n_ci(p.loc[g, f"{col}_returned"], p.loc[g, "n"], p.loc[g, f"{col}_percent"],
                                       p.loc[g, f"{col}_ci_low"], p.loc[g, f"{col}_ci_high"]) for g in ("ips", "tau")}})
-    return tbl_simple(pd.DataFrame(rows), {"label": "", "ips": "IPS", "tau": "TAU"}, align_left=["label"],
+    return tbl_simple(pd.DataFrame(rows), {"label": "Questionnaires", "ips": "IPS", "tau": "TAU"}, align_left=["label"],
                       notes=["n/N, percent (95% Wilson CI)."])
 
 
@@ -471,11 +501,11 @@ def tbl_planning(planning: pd.DataFrame, approach_label: str = "To approach", at
     """Sample size per scenario: rates, per arm, per arm after attrition, total and people to approach."""
     frame = pd.DataFrame({
         "scenario": planning["scenario"],
-        "rates": [f"{fmt_pct(100 * a, 0)}% vs {fmt_pct(100 * b, 0)}%" for a, b in zip(planning["p_ips"], planning["p_control"])],
+        "rates": [f"{fmt_pct(100 * a)}% vs {fmt_pct(100 * b)}%" for a, b in zip(planning["p_ips"], planning["p_control"])],
         "n": [fmt_int(v) for v in planning["n_per_arm"]],
         "inflated": [fmt_int(v) for v in planning["n_inflated_per_arm"]],
         "total": [fmt_int(v) for v in planning["n_total"]],
-        "approach": [("–" if is_missing(v) else f"{int(v):,}") for v in planning["to_approach"]],
+        "approach": [("–" if is_missing(v) else fmt_int(v)) for v in planning["to_approach"]],
     })
     lost = "" if attrition_percent is None else f" ({fmt_pct(attrition_percent, 0)}% lost)"
     return tbl_simple(frame, {"scenario": "Scenario", "rates": "Employment, IPS vs control", "n": "Per arm",

@@ -6,7 +6,7 @@ import os
 
 from IPython.display import Markdown
 
-from ipsreport.format import fmt_ci, fmt_est_ci, fmt_num, fmt_p, fmt_pct, is_missing
+from ipsreport.format import fmt_ci, fmt_est_ci, fmt_est_ci_text, fmt_int, fmt_num, fmt_p, fmt_pct, is_missing
 from ipsreport.markup import markdown_of
 
 __all__ = ["ALPHA", "data_notice", "significance", "employment_sentence", "conclusion", "p_text",
@@ -63,7 +63,7 @@ def employment_sentence(row, months: int) -> str:
         f"By {months} months, {int(row['ips_employed'])} of {int(row['ips_n'])} respondents in the IPS arm "
         f"({fmt_pct(row['ips_percent'])}%) and {int(row['tau_employed'])} of {int(row['tau_n'])} in the TAU arm "
         f"({fmt_pct(row['tau_percent'])}%) had worked in a competitive job; the rate was {direction} with IPS "
-        f"(odds ratio {fmt_est_ci(row['odds_ratio'], row['or_ci_low'], row['or_ci_high'])}, "
+        f"(odds ratio {fmt_est_ci_text(row['odds_ratio'], row['or_ci_low'], row['or_ci_high'])}, "
         f"{p_text(row['p_value'])}), a difference that was {significance(row['p_value'])}."
     )
 
@@ -100,10 +100,11 @@ def baseline_balance(baseline, alpha: float = ALPHA) -> str:
             "allocation such differences arise by chance.")
 
 
-def t_test_phrase(comparison) -> str:
-    """'the difference of 93.59 hours (95% CI …) was not statistically significant (Student's t-test, P = 0.428)'."""
-    return (f"the difference of {fmt_num(comparison.mean_diff)} (95% CI {fmt_num(comparison.ci_low)} to "
-            f"{fmt_num(comparison.ci_high)}) was {significance(comparison.p_value)} "
+def t_test_phrase(comparison, decimals: int = 2) -> str:
+    """'the difference of 93.6 (95% CI …) was not statistically significant (Student's t-test, P = 0.428)'."""
+    return (f"the difference of {fmt_num(comparison.mean_diff, decimals)} (95% CI "
+            f"{fmt_num(comparison.ci_low, decimals)} to {fmt_num(comparison.ci_high, decimals)}) was "
+            f"{significance(comparison.p_value)} "
             f"({comparison.test_label}, {p_text(comparison.p_value)})")
 
 
@@ -190,22 +191,23 @@ def planning_sentence(planning, approach_label: str = "people to approach") -> s
         return "No scenario implies a difference between the arms, so no sample size follows."
     big = valid.sort_values("n_total").iloc[-1]
     small = valid.sort_values("n_total").iloc[0]
-    text = (f"The totals range from {int(small['n_total'])} participants ({_lower(small['scenario'])}) to "
-            f"{int(big['n_total'])} ({_lower(big['scenario'])})")
+    text = (f"The totals range from {fmt_int(small['n_total'])} participants ({_lower(small['scenario'])}) to "
+            f"{fmt_int(big['n_total'])} ({_lower(big['scenario'])})")
     if is_missing(big["to_approach"]):
         return text + "."
-    return text + f"; at the pilot's yield the largest would need about {int(big['to_approach']):,} {approach_label}."
+    return text + f"; at the pilot's yield the largest would need about {fmt_int(big['to_approach'])} {approach_label}."
 
 
 def risk_difference_sentence(row, months: int) -> str:
     """The absolute difference with its Newcombe interval, and what the interval does or does not exclude."""
-    rd = fmt_est_ci(row["risk_difference"], row["rd_ci_low"], row["rd_ci_high"], decimals=1)
+    rd = (f"{fmt_num(row['risk_difference'], 1)} percentage points "
+          f"(95% CI {fmt_ci(row['rd_ci_low'], row['rd_ci_high'], 1)})")
     if row["rd_ci_low"] <= 0 <= row["rd_ci_high"]:
         reading = "the interval includes no difference as well as differences of practical importance"
     else:
         side = "more" if row["rd_ci_low"] > 0 else "less"
         reading = f"the interval excludes no difference: employment was {side} common with IPS"
-    return f"The absolute difference at {months} months was {rd} percentage points; {reading}."
+    return f"The absolute difference at {months} months was {rd}; {reading}."
 
 
 def mixed_model_caveat(data) -> str:
@@ -303,9 +305,9 @@ def paid_work_comparison_sentence(paid) -> str:
 def pooled_yield_sentence(setting_row, by_method) -> str:
     """Say what the pilot's pooled primary-care figure adds together, from the methods' denominators."""
     rows = by_method.loc[(by_method["setting"] == setting_row.name) & by_method["approached"].notna()]
-    parts = [f"{int(r['approached'])} {r['denominator']} ({r['short_label']})" for r in rows.to_dict("records")]
+    parts = [f"{fmt_int(r['approached'])} {r['denominator']} ({r['short_label']})" for r in rows.to_dict("records")]
     return (f"The pilot's abstract pools these as {int(setting_row['recruited'])} recruits from "
-            f"{int(setting_row['approached'])} people approached in primary care "
+            f"{fmt_int(setting_row['approached'])} people approached in primary care "
             f"({fmt_pct(setting_row['percent'])}%), a sum of {_join(parts)}: denominators of different kinds, so "
             "the pooled figure is the yield of no single method, and this report does not use it as one.")
 
@@ -315,7 +317,7 @@ def identified_eligible_sentence(by_method) -> str:
     rows = by_method.loc[by_method["denominator"] == "patients identified as eligible"]
     if rows.empty:
         return ""
-    parts = [f"{r['short_label']}, {int(r['recruited'])} of {int(r['approached'])}" for r in rows.to_dict("records")]
+    parts = [f"{r['short_label']}, {fmt_int(r['recruited'])} of {fmt_int(r['approached'])}" for r in rows.to_dict("records")]
     return ("The other methods approached only patients a nurse or clinician had already identified as eligible ("
             f"{'; '.join(parts)}): their yields are the share of such patients who agreed to take part, not a "
             "response to an invitation, and cannot be compared with the mail-out's.")
@@ -348,9 +350,15 @@ def _capital(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def sample_size_method_sentence(method: str, size=None, other=None) -> str:
+def sample_size_method_sentence(method: str, size=None, other=None) -> Markdown:
     """The sample-size formula named by the configured ``method`` and, given the results, what it and the
-    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`)."""
+    ``other`` method give (``size``/``other`` are :class:`ipsreport.stats.power.SampleSize`).
+
+    Markdown (the formula is typeset), written entirely by the package: no piece comes from data."""
+    return Markdown(_sample_size_method_text(method, size, other))
+
+
+def _sample_size_method_text(method: str, size=None, other=None) -> str:
     if method not in _SAMPLE_SIZE_FORMULAS:
         raise ValueError(f"config/design.yaml: unknown sample-size method {method!r}; "
                          f"known: {sorted(_SAMPLE_SIZE_FORMULAS)}")
@@ -503,8 +511,8 @@ def phase_boundary_source(data) -> str:
     """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
     if not getattr(data, "synthetic", False):
         return ""
-    return (" (the paper does not date the change; this boundary is a choice of the synthetic reconstruction, set "
-            "in config/design.yaml)")
+    return (", a date the paper does not give: the boundary is a choice of the synthetic reconstruction, set in "
+            "config/design.yaml")
 
 
 def family_list(families: dict[str, str]) -> str:

@@ -60,11 +60,8 @@ def _page_text(book: Path, page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    project = _copy_project(tmp_path_factory.mktemp("book") / "project")
-    result = _render(project)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return project
+def rendered(rendered_report) -> Path:
+    return rendered_report  # rendered once per session (conftest.py), shared with the typesetting tests
 
 
 @pytest.fixture(scope="module")
@@ -264,8 +261,8 @@ def test_feasibility_text_and_tables_follow_the_pilot_data(rendered, perturbed):
     assert new["feasibility.retention.all_returned.ips.count"] == old["feasibility.retention.all_returned.ips.count"] - 1
     old_text, new_text = (_page_text(p / "_book", "05-feasibility.html") for p in (rendered, project))
     approached_old, approached_new = old["feasibility.approached.primary_care"], new["feasibility.approached.primary_care"]
-    assert f"from {approached_old} people approached in primary care" in old_text
-    assert f"from {approached_new} people approached in primary care" in new_text
+    assert f"from {approached_old:,} people approached in primary care" in old_text
+    assert f"from {approached_new:,} people approached in primary care" in new_text
     k = old["feasibility.retention.all_returned.ips.count"]
     assert f"{k}/22, " in old_text and f"{k - 1}/22, " in new_text
     assert new["feasibility.planning.protocol_assumption.to_approach"] < old["feasibility.planning.protocol_assumption.to_approach"]

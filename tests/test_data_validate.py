@@ -378,7 +378,7 @@ def dataset_yaml_key_missing(files, yamls):
 def dataset_yaml_unknown_key(files, yamls):
     yamls["ips-pain/dataset.yaml"] += "synthethic: false\n"
     return [Problem(P + "dataset.yaml", 4, "synthethic", None,
-                    "is not a known key (known: synthetic, description, generated_by, notice)")]
+                    "is not a known key (known: synthetic, description, generated_by, notice, sources)")]
 
 
 @case
@@ -400,7 +400,9 @@ def test_non_utf8_file(tmp_path):
     path = data / "ips-pain" / "jobs.csv"
     path.write_bytes(path.read_bytes().replace(b"retail", b"r\xe9tail"))
     problems = validate_data_dir(data)
-    assert [(p.file, p.line, p.rule.split(" (")[0]) for p in problems] == [(P + "jobs.csv", None, "is not UTF-8 text")]
+    line = 1 + next(i for i, text in enumerate(path.read_bytes().splitlines()) if b"\xe9" in text)
+    assert [(p.file, p.line, p.rule.split(" (")[0]) for p in problems] == [(P + "jobs.csv", line, "is not UTF-8 text")]
+    assert "save it as UTF-8" in problems[0].rule
 
 
 def test_line_numbers_count_physical_lines_of_quoted_cells(tmp_path):

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import docx
+from docx.oxml.ns import qn
 import pypdf
 import pytest
 from bs4 import BeautifulSoup
@@ -85,7 +86,8 @@ def test_html_pages_cross_references_and_notice(rendered):
         soup = _html(project, page)
         assert soup.select_one(".ipsr-notice").get_text() == "Notice. Fixture notice: these data are synthetic."
         assert [a["href"] for a in soup.select(".ipsr-sidebar li a")] == PAGES
-        assert not soup.find_all(["script", "link"])  # self-contained: inline CSS, no CDN
+        # Self-contained: inline CSS and script (search), nothing loaded from elsewhere.
+        assert not soup.find_all("link") and not soup.find_all("script", src=True)
     methods = _html(project, "01-methods.html")
     assert methods.title.get_text() == "1\u2002Methods – Fixture Trial Report"
     xrefs = {a.get_text(): a["href"] for a in methods.select("a.quarto-xref")}
@@ -144,9 +146,10 @@ def test_every_html_table_is_a_native_table_in_docx_and_text_in_pdf(rendered):
     assert spanner[2].text == "Employment" and spanner[2]._tc is spanner[3]._tc  # colspan kept
     assert "Source: fixture trial data" not in {c.text for row in outcomes.rows for c in row.cells}
     assert [c.paragraphs[0].alignment for c in outcomes.rows[2].cells][1:] == [2, 2, 2]  # right-aligned numbers
-    styles = {p.text: p.style.name for p in document.paragraphs}
-    assert styles["Table 2.1: Employment by arm"] == "Table Caption"
-    assert styles["Figure 2.1: Employment percentage by arm"] == "Image Caption"
+    # Word's Caption style; the number's last part is a SEQ field, whose text python-docx's p.text leaves out.
+    styles = {"".join(t.text or "" for t in p._p.iter(qn("w:t"))): p.style.name for p in document.paragraphs}
+    assert styles["Table 2.1: Employment by arm"] == "Caption"
+    assert styles["Figure 2.1: Employment percentage by arm"] == "Caption"
     for caption in ["Table 2.1: Employment by arm", "Figure 2.1: Employment percentage by arm", "Table A.1: Age by arm"]:
         assert caption in pdf
     assert "Figure 1:" not in pdf and "Table 1:" not in pdf  # typst's own figure numbering is off

@@ -114,7 +114,7 @@ def test_a_render_whose_value_injects_an_image_fails_and_keeps_the_book(isolated
     shutil.copytree(FIXTURE, project)
     (project / "_book").mkdir()
     (project / "_book" / "index.html").write_text("previous")
-    (project / "_book" / "results.json").write_text("{}")  # the output of an earlier render
+    (project / "_book" / "results.json").write_text("{}")  # an earlier render's output, which may be replaced
     chapter = project / "chapters" / "02-results.qmd"
     chapter.write_text(chapter.read_text() + "\nA value: `{python} __import__('IPython').display.Markdown("
                        "'![p](/etc/hostname)')`\n")
@@ -123,6 +123,7 @@ def test_a_render_whose_value_injects_an_image_fails_and_keeps_the_book(isolated
     assert str(err.value).startswith("chapters/02-results.qmd: computed output would put markup into the book")
     assert "an image with target `/etc/hostname`" in str(err.value)
     assert sorted(p.name for p in (project / "_book").iterdir()) == ["index.html", "results.json"]
+    assert (project / "_book" / "index.html").read_text() == "previous"
 
 
 def test_links_in_prose_and_captions_count_as_written_in_the_source():

@@ -247,3 +247,18 @@ def test_under_quarto_the_chapter_is_the_document_name(tmp_path, monkeypatch):
     (written,) = tmp_path.glob("*.json")
     merged = results.merge_result_files([written])
     assert merged["_reported"]["ancillary.n"]["chapter"] == "04-ancillary-analysis"
+
+
+def test_reported_est_ci_text_prints_as_the_running_text_formatter():
+    from ipsreport import results
+    from ipsreport.format import fmt_est_ci_text
+
+    for est, low, high in ((6.3217, 3.07, 13.014), (-0.5, -25.24, 24.1)):
+        results.clear()
+        results.register("x.mean_difference", est)
+        results.register("x.md_ci_low", low)
+        results.register("x.md_ci_high", high)
+        phrase = results.reported_est_ci_text("x.mean_difference", "x.md_ci_low", "x.md_ci_high")
+        assert str(phrase) == fmt_est_ci_text(est, low, high)
+    assert str(phrase) == "−0.50 (95% CI −25.24 to 24.10)"
+    results.clear()

@@ -186,9 +186,9 @@ def test_adjusted_primary_uses_the_configured_covariates(data):
 
 def test_sample_size_sentence_follows_the_configured_method():
     design = trial.design(ROOT / "config" / "design.yaml")
-    text = wording.sample_size_method_sentence(design["sample_size"]["method"])
+    text = wording.sample_size_method_sentence(design["sample_size"]["method"]).data
     assert "unpooled" in text
-    pooled = wording.sample_size_method_sentence("pooled")
+    pooled = wording.sample_size_method_sentence("pooled").data
     assert "Fleiss" in pooled and "unpooled" not in pooled
     with pytest.raises(ValueError, match="sample-size method 'nope'"):
         wording.sample_size_method_sentence("nope")

@@ -130,7 +130,7 @@ class Fact:
     """One key of ``dataset.yaml``."""
 
     name: str
-    type: Literal["bool", "str"]
+    type: Literal["bool", "str", "mapping"]
     required: bool
     description: str
 
@@ -169,6 +169,13 @@ FACTS = (
     Fact("description", "str", True, "One or two sentences on what the files are."),
     Fact("generated_by", "str", True, "What produced the files (e.g. `ipsreport synthesize`, seed) or who supplied them."),
     Fact("notice", "str", False, "Optional wording of the notice shown while `synthetic` is true."),
+    Fact(
+        "sources",
+        "mapping",
+        False,
+        "Optional: per file, the SPSS (`.sav`), Stata (`.dta`), Excel (`.xlsx`, a named sheet) or CSV file it is "
+        "read from instead, with the mapping of source variables, codes and IDs (see docs/data-contract.md).",
+    ),
 )
 
 
@@ -648,6 +655,11 @@ def render_data_readme() -> str:
         "2. In each folder's `dataset.yaml`, set `synthetic: false` (this removes the notice from every page) and",
         "   update `description:` and `generated_by:`.",
         "3. Run `ipsreport validate` and fix every problem it lists, then `ipsreport render`.",
+        "",
+        "If the data are in SPSS (`.sav`), Stata (`.dta`) or Excel (`.xlsx`) files, step 1 can be replaced by a",
+        "`sources:` entry in `dataset.yaml` that names each file and maps its variables, codes and IDs to the",
+        "columns below (see `docs/data-contract.md`, \"Source files\"; `examples/` holds worked examples);",
+        "`ipsreport import` writes the CSV files from them if you want them.",
         "",
     ]
     for d in DATASETS:

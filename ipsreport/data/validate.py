@@ -5,6 +5,11 @@ Files are read as text first, so a problem can quote the cell exactly as written
 line 1, so data row *i*, counted from 0, is line *i* + 2). Each cell is then parsed to its dictionary type,
 the typed frame is checked by the pandera schema (``lazy=True``, failures translated back to lines), and
 rules spanning rows or files are checked in plain pandas.
+
+A contract file that ``dataset.yaml`` maps to a source file (SPSS, Stata, Excel; :mod:`ipsreport.data.sources`)
+is read from it into the same text columns, and its problems are then located in the source's terms. Problems
+are listed cause first (a missing file, column or variable before the cells), checks that need a missing
+column are not run, and files larger than :func:`max_file_bytes` are reported, not read.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +27,20 @@ from typing import Any
 
 import pandas as pd
 import pandera.errors as pe
-import yaml
 
 from ipsreport.data.dictionary import DATASETS, Column, DataFile, Dataset, dataset
+from ipsreport.data.problems import (
+    MAX_SHOWN,
+    DataValidationError,
+    Problem,
+    file_too_large,
+    format_problem,
+    format_problems,
+)
+from ipsreport.data.quoting import MAX_QUOTED_CHARS, shorten
 from ipsreport.data.schemas import UNIQUE_KEY_CHECK, file_schema
+from ipsreport.data.sources import FileSource, SourceRead, locate, parse_sources, read_source
+from ipsreport.data.yaml_file import YamlFileError, key_lines, nested_key_lines, read_yaml
 
 __all__ = [
     "Problem",
@@ -34,10 +51,15 @@ __all__ = [
     "validate_dataset",
     "validate_project_data",
     "default_data_dir",
+    "max_file_bytes",
+    "DEFAULT_MAX_FILE_MB",
+    "MAX_SHOWN",
 ]
 
-MAX_SHOWN = 200
-_MAX_VALUE_CHARS = 60
+_MAX_VALUE_CHARS = MAX_QUOTED_CHARS
+DEFAULT_MAX_FILE_MB = 20.0
+"""Validation reads at most this many megabytes of one data file unless told otherwise (the shipped files
+are a few kilobytes; a real trial's are well under a megabyte)."""
 _HSCL_TOLERANCE = 1e-3
 
 
@@ -56,62 +78,23 @@ def default_data_dir() -> Path:
 # -- problems --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One violation of the data contract.
-
-    ``file`` is shown relative to the project (``data/ips-pain/participants.csv``); ``line`` is the 1-based
-    line of the file (header = 1), None for a problem of the whole file; ``column`` is the column (or the
-    ``dataset.yaml`` key); ``value`` is the cell as written (None when there is none to show); ``rule`` says
-    what is wrong, in words.
-    """
-
-    file: str
-    line: int | None
-    column: str | None
-    value: str | None
-    rule: str
-
-    def __str__(self) -> str:
-        return format_problem(self)
-
-
-def format_problem(p: Problem) -> str:
-    """``data/ips-pain/participants.csv, line 14, column arm: value 'IPSX' is not one of IPS, TAU``."""
-    where = [p.file]
-    if p.line is not None:
-        where.append(f"line {p.line}")
-    if p.column is not None:
-        where.append(f"{'key' if p.file.endswith('.yaml') else 'column'} {p.column}")
-    what = p.rule if p.value is None else f"value {p.value!r} {p.rule}"
-    return f"{', '.join(where)}: {what}"
-
-
-def format_problems(problems: Sequence[Problem], limit: int = MAX_SHOWN) -> str:
-    """One line per problem, the first ``limit`` of them, then how many more were left out."""
-    lines = [format_problem(p) for p in problems[:limit]]
-    if len(problems) > limit:
-        lines.append(f"… and {len(problems) - limit} more problems ({len(problems)} in all)")
-    return "\n".join(lines)
-
-
-class DataValidationError(Exception):
-    """The data do not meet the contract; ``.problems`` lists every problem found."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__(self.problems)
-
-    def __str__(self) -> str:
-        n = len(self.problems)
-        return f"{n} data problem{'s' if n != 1 else ''}:\n{format_problems(self.problems)}"
-
-
 def _shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
+    return None if value is None else shorten(str(value), _MAX_VALUE_CHARS)
+
+
+def max_file_bytes(max_mb: float | None = None) -> int:
+    """How many bytes validation reads of one data file: ``max_mb`` megabytes when given, else the
+    ``IPSREPORT_MAX_DATA_MB`` environment variable, else :data:`DEFAULT_MAX_FILE_MB`. A larger file is
+    reported, not read, so a wrong or runaway file cannot exhaust memory or time."""
+    if max_mb is None:
+        env = os.environ.get("IPSREPORT_MAX_DATA_MB", "").strip()
+        try:
+            max_mb = float(env) if env else DEFAULT_MAX_FILE_MB
+        except ValueError:
+            max_mb = DEFAULT_MAX_FILE_MB
+    if not math.isfinite(max_mb) or max_mb <= 0:
+        max_mb = DEFAULT_MAX_FILE_MB
+    return int(max_mb * 1_000_000)
 
 
 # -- reading ---------------------------------------------------------------------------------------------
@@ -126,22 +109,51 @@ class CheckedDataset:
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
     facts: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, FileSource] = field(default_factory=dict)
+    causes: int = 0  # how many of the problems (listed first) are of whole files or headers
 
 
-def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem]) -> pd.DataFrame | None:
+_OTHER_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'"}
+# When more than this share of the rows has another number of fields than the header, the header is wrong
+# (a name missing or added), and one problem says so instead of one per row.
+_MISMATCH_SHARE = 0.5
+
+
+def _separator_hint(header: list[str], f: DataFile) -> str | None:
+    """The separator the file seems to use instead of a comma, when its header is one field that splits
+    into contract column names on it."""
+    if len(header) != 1:
+        return None
+    for sep, name in _OTHER_SEPARATORS.items():
+        names = [n.strip() for n in header[0].split(sep)]
+        if len(names) > 1 and sum(n in f.column_names for n in names) >= min(2, len(f.column_names)):
+            return name
+    return None
+
+
+def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem], max_bytes: int) -> pd.DataFrame | None:
     """The known columns as text (empty string = missing), indexed by line number; None when unreadable."""
     if not path.is_file():
         out.append(Problem(label, None, None, None, "file is missing"))
         return None
+    size = path.stat().st_size
+    if size > max_bytes:
+        out.append(Problem(label, None, None, None, file_too_large(size, max_bytes)))
+        return None
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        out.append(Problem(label, None, None, None, f"is not UTF-8 text (bad byte at offset {err.start})"))
+        line = data[: err.start].count(b"\n") + 1
+        byte = data[err.start]
+        out.append(Problem(label, line, None, None, f"is not UTF-8 text (byte 0x{byte:02x} on this line; files saved "
+                                                    "as Latin-1 or Windows-1252 look like this): save it as UTF-8"))
         return None
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
+    mismatched: list[tuple[int, int]] = []
     previous_end = 0
     try:
         for record in reader:
@@ -153,7 +165,7 @@ def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem]) -> pd.Dat
             if not record:  # a blank line
                 continue
             if len(record) != len(header):
-                out.append(Problem(label, start, None, None, f"has {len(record)} fields, the header has {len(header)}"))
+                mismatched.append((start, len(record)))
                 continue
             rows.append(record)
             lines.append(start)
@@ -163,6 +175,20 @@ def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem]) -> pd.Dat
     if not header:
         out.append(Problem(label, 1, None, None, "file is empty (no header row)"))
         return None
+    separator = _separator_hint(header, f)
+    if separator is not None:
+        out.append(Problem(label, header_line, None, None, f"looks like {separator}-separated: the contract needs a "
+                                                           "comma between columns (save it as comma-separated CSV)"))
+        return None
+    if mismatched and len(mismatched) > _MISMATCH_SHARE * (len(mismatched) + len(rows)):
+        counts = sorted({n for _, n in mismatched})
+        out.append(Problem(label, header_line, None, None,
+                           f"the header has {len(header)} fields but {len(mismatched)} of {len(mismatched) + len(rows)} "
+                           f"rows have {' or '.join(map(str, counts))} (first on line {mismatched[0][0]}): a column "
+                           "name is missing from the header or a column was added"))
+        return None
+    for line, n in mismatched:
+        out.append(Problem(label, line, None, None, f"has {n} fields, the header has {len(header)}"))
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name in seen:
@@ -174,8 +200,8 @@ def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem]) -> pd.Dat
     for name in f.column_names:
         if name not in seen:
             out.append(Problem(label, header_line, name, None, "column is missing"))
-    data = {name: [r[seen[name]] for r in rows] for name in f.column_names if name in seen}
-    return pd.DataFrame(data, index=pd.Index(lines, name="line", dtype="int64"), dtype=object)
+    data_columns = {name: [r[seen[name]] for r in rows] for name in f.column_names if name in seen}
+    return pd.DataFrame(data_columns, index=pd.Index(lines, name="line", dtype="int64"), dtype=object)
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -189,16 +215,29 @@ _PARSE_RULE = {
 }
 
 
+_INT_LIMIT = 2**63  # the nullable Int64 columns hold no more
+
+
+class _CellRule(ValueError):
+    """A cell of the right form that breaks a rule of its own (too large); its text is the rule."""
+
+
 def _parse_cell(kind: str, text: str) -> Any:
-    """The typed value of a non-empty cell, or raises ValueError."""
+    """The typed value of a non-empty cell, or raises ValueError (with the rule when it is not the kind's)."""
     if kind in ("integer", "binary"):
-        if not _INT.match(text):
+        if not _INT.match(text) or len(text) > 30:
             raise ValueError
-        return int(text)
+        value = int(text)
+        if abs(value) >= _INT_LIMIT:
+            raise _CellRule("is too large to be a count or code")
+        return value
     if kind == "number":
         if not _FLOAT.match(text):
             raise ValueError
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise _CellRule("is too large: beyond the range of a number (it would be read as infinity)")
+        return value
     if kind == "date":
         if not _DATE.match(text):
             raise ValueError
@@ -214,8 +253,10 @@ def _parse_column(c: Column, raw: pd.Series, label: str, out: list[Problem], bad
             continue
         try:
             values.append(_parse_cell(c.kind, text))
-        except ValueError:
-            out.append(Problem(label, int(line), c.name, _shown(text), _PARSE_RULE[c.kind]))
+        except ValueError as err:
+            rule = str(err) if isinstance(err, _CellRule) else _PARSE_RULE[c.kind]
+            if (int(line), c.name) not in bad:  # a cell already reported (by the source reader) is not reported again
+                out.append(Problem(label, int(line), c.name, _shown(text), rule))
             bad.add((int(line), c.name))
             values.append(None)
     if c.kind == "date":
@@ -225,9 +266,12 @@ def _parse_column(c: Column, raw: pd.Series, label: str, out: list[Problem], bad
     return pd.Series(values, index=raw.index, name=c.name, dtype=c.dtype)
 
 
-def parse_file(f: DataFile, raw: pd.DataFrame, label: str, out: list[Problem]) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
-    """Typed frame of the raw text (unparseable cells become missing and are reported), and the bad cells."""
-    bad: set[tuple[int, str]] = set()
+def parse_file(
+    f: DataFile, raw: pd.DataFrame, label: str, out: list[Problem], reported: set[tuple[int, str]] | None = None
+) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+    """Typed frame of the raw text (unparseable cells become missing and are reported unless already in
+    ``reported``), and the bad cells (``reported`` included)."""
+    bad: set[tuple[int, str]] = set(reported or ())
     columns = {name: _parse_column(f.column(name), raw[name], label, out, bad) for name in raw.columns}
     typed = pd.DataFrame(columns, index=raw.index)
     return typed, bad
@@ -298,31 +342,22 @@ def _sort_problem(f: DataFile, typed: pd.DataFrame, raw: pd.DataFrame, label: st
 # -- dataset.yaml ----------------------------------------------------------------------------------------
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-
-
-def _check_facts(path: Path, label: str, ds: Dataset, out: list[Problem]) -> dict[str, Any] | None:
+def _check_facts(
+    path: Path, label: str, ds: Dataset, out: list[Problem], data_dir: Path | None = None, prefix: str = ""
+) -> tuple[dict[str, Any] | None, dict[str, FileSource]]:
+    """The facts of ``dataset.yaml`` (None when unusable) and the source files it names per contract file."""
     if not path.is_file():
         out.append(Problem(label, None, None, None, "file is missing"))
-        return None
-    text = path.read_text(encoding="utf-8")
+        return None, {}
     try:
-        facts = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        out.append(Problem(label, None if mark is None else mark.line + 1, None, None, "is not valid YAML"))
-        return None
+        facts, text = read_yaml(path)
+    except YamlFileError as err:
+        out.append(Problem(label, err.line, None, None, err.rule))
+        return None, {}
     if not isinstance(facts, dict):
         out.append(Problem(label, None, None, None, "is not a mapping of keys to values"))
-        return None
-    lines = _key_lines(text)
+        return None, {}
+    lines = key_lines(text)
     known = {fact.name: fact for fact in ds.facts}
     ok = True
     for name in facts:
@@ -343,7 +378,35 @@ def _check_facts(path: Path, label: str, ds: Dataset, out: list[Problem]) -> dic
         elif fact.type == "str" and not (isinstance(value, str) and value.strip()):
             out.append(Problem(label, lines.get(fact.name), fact.name, _shown(value), "is not a non-empty text"))
             ok = False
-    return facts if ok else None
+    sources: dict[str, FileSource] = {}
+    if data_dir is not None and facts.get("sources") is not None:
+        source_lines = nested_key_lines(text, "sources")
+        column_lines = {name: nested_key_lines(text, "sources", name, "columns") for name in source_lines}
+        sources = parse_sources(facts["sources"], ds, data_dir, prefix, label,
+                                {"": lines.get("sources"), **source_lines}, column_lines, out)
+    return (facts if ok else None), sources
+
+
+def check_other_dataset_yaml(path: Path, label: str) -> list[Problem]:
+    """Problems of a ``dataset.yaml`` in a folder of ``data/`` that is not one of the datasets: the render
+    still reads it (for the synthetic-data notice), so it must be a mapping with a true/false ``synthetic``
+    and a text ``notice`` when they are given."""
+    try:
+        facts, text = read_yaml(path)
+    except YamlFileError as err:
+        return [Problem(label, err.line, None, None, err.rule)]
+    if facts is None:
+        return []
+    if not isinstance(facts, dict):
+        return [Problem(label, None, None, None, "is not a mapping of keys to values (every data/*/dataset.yaml is "
+                                                 "read for the synthetic-data notice)")]
+    lines = key_lines(text)
+    out = []
+    if "synthetic" in facts and not isinstance(facts["synthetic"], bool):
+        out.append(Problem(label, lines.get("synthetic"), "synthetic", _shown(facts["synthetic"]), "is not true or false"))
+    if "notice" in facts and facts["notice"] is not None and not isinstance(facts["notice"], str):
+        out.append(Problem(label, lines.get("notice"), "notice", _shown(facts["notice"]), "is not a text"))
+    return out
 
 
 # -- rules across rows and files -------------------------------------------------------------------------
@@ -587,44 +650,163 @@ def _instep_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     return out
 
 
+def _no_rows(frames: dict[str, pd.DataFrame], labels: dict[str, str], ds: Dataset) -> list[Problem]:
+    """Files read without problems in their header that hold no data row, where the analyses need one."""
+    out = []
+    for f in ds.files:
+        if f.name in frames and len(frames[f.name]) == 0 and f.name not in _MAY_BE_EMPTY:
+            out.append(Problem(labels[f.name], None, None, None,
+                               "has no data rows (only a header): the analyses need at least one"))
+    return out
+
+
+# A trial in which no IPS participant found a job has no jobs.
+_MAY_BE_EMPTY = {"jobs.csv"}
+_MIN_ANALYSED_PER_ARM = 2  # a mean and SD per arm need two values
+
+
+def _ips_pain_minimum(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    """What the comparisons of arms need: two analysed participants per arm, and at each month of the primary
+    outcome at least one response per arm."""
+    out: list[Problem] = []
+    if not _has(frames, "participants.csv", "participant_id", "arm", "withdrawn"):
+        return out
+    p = frames["participants.csv"]
+    if len(p) == 0:
+        return out
+    analysed = p[(p["withdrawn"] == 0).fillna(False)]
+    for arm in ("IPS", "TAU"):
+        n = int((analysed["arm"] == arm).sum())
+        if n < _MIN_ANALYSED_PER_ARM:
+            out.append(Problem(labels["participants.csv"], None, "arm", arm,
+                               f"has {n} analysed participant{'s' if n != 1 else ''}: the comparisons of arms need at "
+                               f"least {_MIN_ANALYSED_PER_ARM} per arm"))
+    if _has(frames, "employment.csv", "participant_id", "month", "employed") and len(frames["employment.csv"]):
+        e = frames["employment.csv"]
+        arm_of = dict(zip(analysed["participant_id"], analysed["arm"]))
+        answered = e[e["employed"].notna()]
+        for month in (6, 12, 24):
+            at = answered[answered["month"] == month]
+            for arm in ("IPS", "TAU"):
+                if not any(arm_of.get(pid) == arm for pid in at["participant_id"]):
+                    out.append(Problem(labels["employment.csv"], None, "employed", None,
+                                       f"has no response at month {month} in the {arm} arm: the primary comparison "
+                                       "needs at least one per arm and month"))
+    return out
+
+
+def _instep_minimum(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    """The pilot's tables are by arm: each arm needs a participant."""
+    if not _has(frames, "participants.csv", "arm") or len(frames["participants.csv"]) == 0:
+        return []
+    arms = set(frames["participants.csv"]["arm"].dropna())
+    return [Problem(labels["participants.csv"], None, "arm", arm, "has no participant: the tables by arm need one")
+            for arm in ("IPS", "TAU") if arm not in arms]
+
+
 _RULES = {"ips-pain": _ips_pain_rules, "instep": _instep_rules}
+_MINIMUM = {"ips-pain": _ips_pain_minimum, "instep": _instep_minimum}
 
 
 # -- entry points ----------------------------------------------------------------------------------------
 
 
-def check_dataset(data_dir: str | Path, name: str) -> CheckedDataset:
-    """Read and check one dataset folder; the typed frames are indexed by line number."""
+def _is_structural(p: Problem) -> bool:
+    """A problem of a whole file or of its header (a missing file or column, an unreadable file): the cause of
+    anything else wrong with that file, so it is listed first."""
+    return p.line is None or (p.value is None and p.line == 1 and p.row_word == "line")
+
+
+def check_dataset(data_dir: str | Path, name: str, max_bytes: int | None = None) -> CheckedDataset:
+    """Read and check one dataset folder; the typed frames are indexed by line (or source row) number.
+
+    Problems are ordered cause first: ``dataset.yaml``, then each file's file- and header-level problems,
+    then the problems of cells and rows by file and line. Checks that need a column or file that is missing
+    are not run, so a missing column is one problem, not one per row."""
     data_dir = Path(data_dir)
+    max_bytes = max_file_bytes() if max_bytes is None else max_bytes
     ds = dataset(name)
     prefix = f"{data_dir.resolve().name}/{ds.name}"
     result = CheckedDataset(ds)
-    result.facts = _check_facts(data_dir / ds.name / "dataset.yaml", f"{prefix}/dataset.yaml", ds, result.problems)
+    structural: list[Problem] = []
+    result.facts, sources = _check_facts(
+        data_dir / ds.name / "dataset.yaml", f"{prefix}/dataset.yaml", ds, structural, data_dir, prefix
+    )
+    result.sources = sources
     labels = {f.name: f"{prefix}/{f.name}" for f in ds.files}
+    cells: list[Problem] = []
+    reads: dict[str, SourceRead] = {}
     for f in ds.files:
         found: list[Problem] = []
-        raw = _read_raw(data_dir / ds.name / f.name, labels[f.name], f, found)
-        if raw is not None:
-            typed, bad = parse_file(f, raw, labels[f.name], found)
-            found += _schema_problems(f, typed, raw, labels[f.name], bad)
-            found += _sort_problem(f, typed, raw, labels[f.name])
-            result.frames[f.name] = typed
-            result.raw[f.name] = raw
-        result.problems += found
-    result.problems += _RULES[ds.name](result.frames, result.raw, labels)
+        bad_source: set[tuple[int, str]] = set()
+        if f.name in sources:
+            read = read_source(sources[f.name], f, max_bytes, found)
+            reads[f.name] = read
+            raw, bad_source = read.raw, read.bad
+        elif f.name in _unusable_sources(result, structural):
+            raw = None  # its source entry in dataset.yaml is broken (reported there)
+        else:
+            raw = _read_raw(data_dir / ds.name / f.name, labels[f.name], f, found, max_bytes)
+        structural += [p for p in found if _is_structural(p)]
+        cells += [p for p in found if not _is_structural(p)]
+        if raw is None:
+            continue
+        typed, bad = parse_file(f, raw, labels[f.name], cells, bad_source)
+        cells.extend(_schema_problems(f, typed, raw, labels[f.name], bad))
+        if f.name not in sources:
+            cells.extend(_sort_problem(f, typed, raw, labels[f.name]))
+        elif all(k in typed.columns for k in f.key):
+            # A source file need not be sorted; the contract's order is by key (rows keep their source numbers).
+            typed = typed.sort_values(list(f.key), kind="stable")
+            raw = raw.loc[typed.index]
+        result.frames[f.name] = typed
+        result.raw[f.name] = raw
+    cells += _RULES[ds.name](result.frames, result.raw, labels)
+    # What the analyses need beyond the contract (rows, arms) is judged only on otherwise valid data, so that
+    # a broken cell is not also reported as a missing arm.
+    later = [] if structural or cells else _no_rows(result.frames, labels, ds) + _MINIMUM[ds.name](result.frames, labels)
     order = {labels[f.name]: i for i, f in enumerate(ds.files, start=1)} | {f"{prefix}/dataset.yaml": 0}
-    result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
+    for file_name, fs in sources.items():  # problems found while reading a source carry its name already
+        order[fs.label] = min(order.get(fs.label, len(order)), order[labels[file_name]])
+    by_place = lambda p: (order.get(p.file, len(order)), p.line or 0)  # noqa: E731 - a sort key
+    problems = sorted(structural, key=by_place) + sorted(cells, key=by_place) + later
+    located = []
+    for p in problems:
+        for file_name, fs in sources.items():
+            p = locate(p, fs, reads.get(file_name))
+        located.append(p)
+    result.problems = located
+    result.causes = len(structural)
     return result
 
 
-def validate_dataset(data_dir: str | Path | None, name: str) -> list[Problem]:
+def _unusable_sources(result: CheckedDataset, problems: list[Problem]) -> set[str]:
+    """Contract files whose ``sources:`` entry is broken: they are not read from a CSV instead."""
+    names = {f.name for f in result.dataset.files}
+    return {name for p in problems if p.column and p.column.startswith("sources.")
+            for name in names if p.column[len("sources."):].startswith(name)}
+
+
+def validate_dataset(data_dir: str | Path | None, name: str, max_bytes: int | None = None) -> list[Problem]:
     """Every problem of one dataset folder (``ips-pain`` or ``instep``) of ``data_dir``."""
-    return check_dataset(default_data_dir() if data_dir is None else data_dir, name).problems
+    return check_dataset(default_data_dir() if data_dir is None else data_dir, name, max_bytes).problems
 
 
-def validate_data_dir(data_dir: str | Path | None = None) -> list[Problem]:
-    """Every problem of every file of ``data_dir`` (default: the project's ``data/``), never only the first."""
-    return [p for d in DATASETS for p in validate_dataset(data_dir, d.name)]
+def validate_data_dir(data_dir: str | Path | None = None, max_bytes: int | None = None) -> list[Problem]:
+    """Every problem of every file of ``data_dir`` (default: the project's ``data/``), never only the first:
+    both datasets, and the ``dataset.yaml`` of any other folder (the render reads those too)."""
+    folder = Path(default_data_dir() if data_dir is None else data_dir)
+    causes: list[Problem] = []
+    rest: list[Problem] = []
+    for d in DATASETS:
+        checked = check_dataset(folder, d.name, max_bytes)
+        causes += checked.problems[: checked.causes]
+        rest += checked.problems[checked.causes :]
+    known = {d.name for d in DATASETS}
+    for path in sorted(folder.glob("*/dataset.yaml")):
+        if path.parent.name not in known:
+            causes += check_other_dataset_yaml(path, f"{folder.resolve().name}/{path.parent.name}/dataset.yaml")
+    return causes + rest
 
 
 def validate_project_data(project_dir: str | Path) -> None:

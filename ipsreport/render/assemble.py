@@ -81,3 +81,19 @@ def single_document(ast: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]
     """The book as one document: chapter wrappers removed, metadata set."""
     blocks = [b for div in ast["blocks"] for b in div["c"][1]]
     return {**ast, "meta": meta, "blocks": blocks}
+
+
+def use_figure_format(ast: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The AST with every executed figure (``figures/x.png``) pointing at the variant of figure format ``kind``
+    (``svg`` → ``figures/x.svg``; ``png``/``retina`` keep the PNG)."""
+    from .execute import figure_variant
+
+    def swap(node: dict[str, Any]) -> Any:
+        if node["t"] != "Image":
+            return None
+        attr, alt, (src, title) = node["c"]
+        if not src.startswith("figures/"):
+            return None
+        return {"t": "Image", "c": [attr, alt, [figure_variant(src, kind), title]]}
+
+    return pandoc.walk(ast, swap)

@@ -193,21 +193,31 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
 def _write_formats(book, fmts, ast, numbering, notice, docs, work: Path, out: Path, progress) -> None:
     index_doc = docs[book.chapters[0].slug]
     abstract = book.abstract or index_doc.front_matter.get("abstract")
+    from .assemble import use_figure_format
+
+    def ast_for(fmt: str) -> dict:
+        return use_figure_format(ast, book.figure_format(fmt)[0])
+
     jobs = {}
     if "html" in fmts:
         from .html import write_html
 
-        shutil.copytree(work / "figures", out / "figures")
+        html_ast = ast_for("html")
+        wanted = ".svg" if book.figure_format("html")[0] == "svg" else ".png"
+        shutil.copytree(work / "figures", out / "figures",
+                        ignore=lambda _d, names: [n for n in names if not n.endswith(wanted)])
 
-        jobs["html"] = lambda: write_html(book, ast, numbering, notice, out)
+        jobs["html"] = lambda: write_html(book, html_ast, numbering, notice, out)
     if "pdf" in fmts:
         from .pdf import write_pdf
 
-        jobs["pdf"] = lambda: write_pdf(book, ast, notice, abstract, work, out / f"{book.output_file}.pdf")
+        pdf_ast = ast_for("typst")
+        jobs["pdf"] = lambda: write_pdf(book, pdf_ast, notice, abstract, work, out / f"{book.output_file}.pdf")
     if "docx" in fmts:
         from .docx import write_docx
 
-        jobs["docx"] = lambda: write_docx(book, ast, notice, abstract, work, out / f"{book.output_file}.docx")
+        docx_ast = ast_for("docx")
+        jobs["docx"] = lambda: write_docx(book, docx_ast, notice, abstract, work, out / f"{book.output_file}.docx")
     tasks = {name: progress.add(f"write {name}") for name in jobs}
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}

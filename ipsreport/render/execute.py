@@ -27,7 +27,7 @@ from .project import Book, Chapter
 from .qmd import Cell, Document, InlineExpr, Markdown
 from .safety import check_computed_markup
 
-__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS"]
+__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS", "kernel_figure_formats", "figure_variant"]
 
 INLINE_MIME = "text/x-ipsreport-inline"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -42,7 +42,7 @@ class ChapterOutput:
     """What a chapter produced: its intermediate markdown, figure files and registered results."""
 
     markdown: str
-    figures: dict[str, bytes] = field(default_factory=dict)  # file name under figures/ -> PNG bytes
+    figures: dict[str, bytes] = field(default_factory=dict)  # file name under figures/ -> PNG or SVG bytes
     results: dict[str, Any] = field(default_factory=dict)
     # Files under data/ the chapter's kernel opened (relative to data/); the cache re-runs the chapter only
     # when one of these changes. None means unknown: any data change re-runs it.
@@ -72,6 +72,37 @@ def _png_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         return 0, 0
     return struct.unpack(">II", data[16:24])
+
+
+def _svg_size_in(data: bytes) -> tuple[float, float]:
+    """Width and height in inches of a matplotlib SVG (``width="432pt"``); (0, 0) if they cannot be read."""
+    head = data[:2000].decode("utf-8", "replace")
+    w, h = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', head), re.search(r'<svg[^>]*\sheight="([\d.]+)pt"', head)
+    return (float(w.group(1)) / 72, float(h.group(1)) / 72) if w and h else (0.0, 0.0)
+
+
+def kernel_figure_formats(book: Book) -> tuple[list[str], int]:
+    """The figure formats the kernel produces and the PNG resolution, for every output format of the book at once.
+
+    Quarto executes a chapter once per output format with that format's ``fig-format``/``fig-dpi``; the built-in
+    engine executes it once, so it asks matplotlib for each format any output needs (SVG and/or PNG, the PNG at
+    the highest dpi any output asks for, doubled for ``retina``) and each writer picks its own
+    (:func:`figure_variant`)."""
+    formats: list[str] = []
+    dpi = 0
+    for fmt in book.formats or {"html": {}}:
+        kind, fmt_dpi = book.figure_format(fmt)
+        if kind == "svg":
+            formats.append("svg")
+        else:
+            formats.append("png")
+            dpi = max(dpi, fmt_dpi * (2 if kind == "retina" else 1))
+    return sorted(set(formats)), dpi or book.fig_dpi
+
+
+def figure_variant(target: str, kind: str) -> str:
+    """The file a writer whose figure format is ``kind`` uses for the figure ``target`` (``figures/x.png``)."""
+    return target[: -len(".png")] + ".svg" if kind == "svg" and target.endswith(".png") else target
 
 
 def _options(book: Book, doc: Document, cell: Cell) -> dict[str, Any]:
@@ -113,13 +144,17 @@ def _teardown_code(path: Path) -> str:
 
 
 def _setup_code(book: Book) -> str:
+    formats, dpi = kernel_figure_formats(book)
     return _audit_code(book) + (
-        # As Quarto does: activate the inline backend first, so Figure objects display as PNG even when built
-        # without pyplot; then the book's figure defaults (the backend would otherwise reset the dpi).
+        # As Quarto does (resources/jupyter/lang/python/setup.py): activate the inline backend first, so Figure
+        # objects display even when built without pyplot; then the document-level figure size, dpi and formats
+        # (the backend would otherwise reset the dpi). Cells cannot change them, under Quarto either.
         "get_ipython().run_line_magic('matplotlib', 'inline')\n"
         "import matplotlib as _ipsr_mpl\n"
-        f"_ipsr_mpl.rcParams.update({{'figure.dpi': {book.fig_dpi}, 'savefig.dpi': {book.fig_dpi},"
-        f" 'figure.figsize': ({book.fig_width}, {book.fig_height})}})\n"
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats as _ipsr_formats\n"
+        f"_ipsr_mpl.rcParams.update({{'figure.dpi': {dpi}, 'savefig.dpi': 'figure',"
+        f" 'figure.figsize': ({book.fig_width}, {book.fig_height}), 'svg.fonttype': 'path'}})\n"
+        f"_ipsr_formats(*{formats!r})\n"
         # Inline values as Quarto evaluates them: a Jupyter user expression, formatted by IPython into a MIME
         # bundle (see ipsreport/render/inline.py for how the bundle becomes markdown).
         "def _ipsr_inline(expr):\n"
@@ -158,9 +193,6 @@ def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbform
     add(_setup_code(book), {"kind": "setup"})
     for block in doc.blocks:
         if isinstance(block, Cell):
-            opts = _options(book, doc, block)
-            w, h = opts.get("fig-width", book.fig_width), opts.get("fig-height", book.fig_height)
-            add(f"_ipsr_mpl.rcParams['figure.figsize'] = ({float(w)}, {float(h)})", {"kind": "setup"})
             add(block.source, {"kind": "cell", "cell": block})
         else:
             for part in block.parts:
@@ -243,6 +275,12 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
             km.shutdown_kernel(now=True)
 
 
+def _alt_text(opts: dict[str, Any]) -> str:
+    """A figure's description: its ``fig-alt``, else its caption (markdown, so that it reads as the caption does)."""
+    text = str(opts.get("fig-alt") or opts.get("fig-cap") or "").strip()
+    return " ".join(text.split()).replace("[", "\\[").replace("]", "\\]")
+
+
 def _output_markdown(
     outputs: list[dict[str, Any]], opts: dict[str, Any], chapter: Chapter, figures: dict[str, bytes], dpi: int,
     raw_html: list[str],
@@ -266,13 +304,21 @@ def _output_markdown(
         data = out.get("data", {})
         if "text/markdown" in data:
             pieces.append(data["text/markdown"].strip() + "\n")
-        elif "image/png" in data:
-            raw = base64.b64decode(data["image/png"])
-            name = f"{chapter.slug}-{len(figures) + 1}.png"
-            figures[name] = raw
-            width_px, _ = _png_size(raw)
-            width = f"{{width={width_px / dpi:.2f}in}}" if width_px else ""
-            pieces.append(f"![](figures/{name}){width}\n")
+        elif "image/png" in data or "image/svg+xml" in data:
+            # One figure, stored as every variant the kernel made (figures/x.png, figures/x.svg); the markdown
+            # names the PNG and each writer swaps in its own format (figure_variant).
+            stem = f"{chapter.slug}-{len({n.rsplit('.', 1)[0] for n in figures}) + 1}"
+            width_in = 0.0
+            if "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                figures[f"{stem}.svg"] = svg.encode("utf-8") if isinstance(svg, str) else bytes(svg)
+                width_in = _svg_size_in(figures[f"{stem}.svg"])[0]
+            if "image/png" in data:
+                raw = base64.b64decode(data["image/png"])
+                figures[f"{stem}.png"] = raw
+                width_in = width_in or _png_size(raw)[0] / dpi
+            width = f"{{width={width_in:.2f}in}}" if width_in else ""
+            pieces.append(f"![{_alt_text(opts)}](figures/{stem}.png){width}\n")
         elif "text/html" in data:
             # A raw HTML block even in an asis cell: HTML read as markdown would let its text become markup.
             raw_html.append(data["text/html"])
@@ -309,7 +355,10 @@ def _cell_markdown(
         ident = f"#{label} " if label.startswith(kind + "-") else ""
         caption = str(opts.get(f"{kind}-cap") or "").strip()
         cap = f"::: {{.ipsr-caption}}\n{caption}\n:::\n" if caption else ""
-        pieces.append(f"::::: {{{ident}.ipsr-float .ipsr-{kind}}}\n{cap}\n" + "\n".join(body) + "\n:::::\n")
+        # Quarto's fig-alt rides on the float as an attribute (HTML: data-fig-alt, read by html_structure).
+        alt = " ".join(str(opts.get("fig-alt") or "").split()).replace("\\", "\\\\").replace('"', '\\"')
+        alt_attr = f' fig-alt="{alt}"' if kind == "fig" and alt else ""
+        pieces.append(f"::::: {{{ident}.ipsr-float .ipsr-{kind}{alt_attr}}}\n{cap}\n" + "\n".join(body) + "\n:::::\n")
     else:
         pieces.extend(body)
     return "\n" + "\n".join(pieces) + "\n" if pieces else "\n"
@@ -350,7 +399,7 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
     for block in doc.blocks:
         if isinstance(block, Cell):
             md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures,
-                                     book.fig_dpi, raw_html))
+                                     kernel_figure_formats(book)[1], raw_html))
             continue
         for part in block.parts:
             if isinstance(part, str):

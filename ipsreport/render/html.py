@@ -1,18 +1,29 @@
-"""Write the HTML book: ``index.html`` plus one flat page per chapter, self-contained (inline CSS, local figures)."""
+"""Write the HTML book: ``index.html`` plus one flat page per chapter, self-contained (inline CSS and script, local
+figures), with a collapsible chapter list on narrow screens and an offline search across every page's sections."""
 
 from __future__ import annotations
 
 import html as _html
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from bs4 import BeautifulSoup
+
 from . import pandoc
 from .crossref import Numbering
+from .html_structure import demote_headings, structure_page, unique_ids
 from .project import Book
 
-__all__ = ["write_html"]
+__all__ = ["write_html", "search_entries"]
+
+# Ids the page template uses itself; a body element with one of them is renamed.
+_TEMPLATE_IDS = ("ipsr-main", "ipsr-search-input", "ipsr-search-status", "ipsr-search-results", "ipsr-search-index")
+# Each section's text in the search index is cut here, far beyond any section of this size of book; the cap only
+# keeps a runaway section from making every page carry a huge index.
+_SECTION_TEXT_LIMIT = 6000
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -69,7 +80,7 @@ def _pager(book: Book, numbering: Numbering, index: int) -> str:
     if index + 1 < len(book.chapters):
         nxt = book.chapters[index + 1]
         links.append(f'<a class="next" href="{nxt.page}">{_html.escape(numbering.chapter_titles[nxt.slug])} →</a>')
-    return f'<nav class="ipsr-pager">{"".join(links)}</nav>'
+    return f'<nav class="ipsr-pager" aria-label="Previous and next chapter">{"".join(links)}</nav>'
 
 
 def _title_block(book: Book) -> str:
@@ -92,7 +103,41 @@ def _page_toc(blocks: list[Any]) -> str:
             entries.append(f'<li><a href="#{b["c"][1][0]}">{_html.escape(pandoc.stringify(b["c"][2]))}</a></li>')
     if len(entries) < 2:
         return ""
-    return '<nav class="ipsr-toc"><strong>On this page</strong><ul>' + "".join(entries) + "</ul></nav>"
+    return ('<nav class="ipsr-toc" aria-label="On this page"><strong>On this page</strong><ul>' + "".join(entries)
+            + "</ul></nav>")
+
+
+def search_entries(soup: BeautifulSoup, page: str, chapter_title: str) -> list[dict[str, str]]:
+    """One search entry per section of a page body: ``p`` page, ``a`` anchor, ``t`` heading, ``c`` chapter,
+    ``x`` the section's running text (paragraphs, list items, captions and table notes; not table cells)."""
+    entries: list[dict[str, str]] = []
+    current = {"p": page, "a": "", "t": chapter_title, "c": chapter_title, "x": ""}
+    parts: list[str] = []
+
+    def close() -> None:
+        text = " ".join(" ".join(parts).split())
+        if text or current["a"]:
+            entries.append({**current, "x": text[:_SECTION_TEXT_LIMIT]})
+
+    for tag in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "caption", "figcaption", "dd", "dt"]):
+        if tag.name in {"h1", "h2", "h3", "h4"}:
+            close()
+            parts = []
+            title = " ".join(tag.get_text(" ", strip=True).split())
+            current = {"p": page, "a": str(tag.get("id") or ""), "t": title, "c": chapter_title, "x": ""}
+        elif tag.name == "li" and tag.find(["p", "li"]):
+            continue  # its paragraphs or nested items are taken on their own
+        elif tag.name == "p" and tag.find_parent(["li", "caption", "figcaption"]):
+            continue
+        else:
+            parts.append(tag.get_text(" ", strip=True))
+    close()
+    return entries
+
+
+def _json_in_script(value: Any) -> str:
+    """JSON safe inside a ``<script>`` element: no ``<`` is left to end it early or open a comment."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: str | None, out: Path) -> list[Path]:
@@ -112,6 +157,20 @@ def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: st
     with ThreadPoolExecutor(max_workers=4) as pool:
         bodies = dict(zip(chapters, pool.map(fragment, list(chapters))))
 
+    soups = {}
+    index: list[dict[str, str]] = []
+    for ch in book.chapters:
+        soup = structure_page(bodies[ch.slug])
+        if ch.kind == "front":
+            demote_headings(soup)  # the title block holds the page's one <h1>
+        for tag in soup.find_all(id=list(_TEMPLATE_IDS)):
+            tag["id"] = f"{tag['id']}-content"
+        unique_ids(soup)
+        soups[ch.slug] = soup
+        index += search_entries(soup, ch.page, numbering.chapter_titles.get(ch.slug, ch.slug))
+    search_index = _json_in_script(index)
+    search_js = (TEMPLATES / "search.js").read_text(encoding="utf-8")
+
     written = []
     for i, ch in enumerate(book.chapters):
         title = numbering.chapter_titles.get(ch.slug, ch.slug)
@@ -124,8 +183,10 @@ def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: st
             notice=notice_html,
             title_block=_title_block(book) if ch.kind == "front" else "",
             toc=_page_toc(chapters[ch.slug]) if options.get("toc", True) else "",
-            body=bodies[ch.slug],
+            body=str(soups[ch.slug]),
             pager=_pager(book, numbering, i),
+            search_index=search_index,
+            search_js=search_js,
         )
         path = out / ch.page
         path.write_text(page, encoding="utf-8")

@@ -13,8 +13,8 @@ import yaml
 from . import RenderError
 
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
-SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "format", "lang",
-                 "filters"}
+SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "fig-format",
+                 "format", "lang", "filters"}
 # pre-render/post-render are run by the render pipeline (pipeline.py); render lists what Quarto renders, which
 # for the built-in engine is always the book's chapters.
 SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir", "render", "pre-render", "post-render"}
@@ -23,11 +23,16 @@ SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices
 SUPPORTED_SIDEBAR = {"tools"}  # links (href, text; icon ignored) listed under the chapters
 SUPPORTED_DOWNLOADS = ("pdf", "docx")
 SUPPORTED_EXECUTE = {"echo", "warning", "message", "output", "include"}
+_FIGURE_OPTIONS = {"fig-format", "fig-dpi"}
 SUPPORTED_FORMAT = {
-    "html": {"toc", "number-sections"},
-    "typst": {"toc", "number-sections", "papersize", "fig-format", "citeproc"},
-    "docx": {"toc", "number-sections"},
+    "html": {"toc", "number-sections"} | _FIGURE_OPTIONS,
+    "typst": {"toc", "number-sections", "papersize", "citeproc"} | _FIGURE_OPTIONS,
+    "docx": {"toc", "number-sections", "reference-doc"} | _FIGURE_OPTIONS,
 }
+# Quarto's default figure format per output format (src/format/formats-shared.ts: html "retina", every other
+# format "png"; src/format/typst/format-typst.ts: "svg"); the built-in engine knows these three.
+DEFAULT_FIG_FORMAT = {"html": "retina", "typst": "svg", "docx": "png"}
+FIG_FORMATS = ("png", "retina", "svg")
 FORMAT_ALIASES = {"pdf": "typst"}  # the CLI says "pdf", _quarto.yml says "typst"
 
 
@@ -68,6 +73,20 @@ class Book:
 
     def format_options(self, fmt: str) -> dict[str, Any]:
         return dict(self.formats.get(FORMAT_ALIASES.get(fmt, fmt), {}))
+
+    def figure_format(self, fmt: str) -> tuple[str, int]:
+        """The figure format (``png``, ``retina`` or ``svg``) and dpi of an output format, resolved as Quarto
+        does: the format's own ``fig-format``/``fig-dpi``, else the document's, else Quarto's default."""
+        name = FORMAT_ALIASES.get(fmt, fmt)
+        opts = self.formats.get(name, {})
+        top = self.raw.get("fig-format")
+        return str(opts.get("fig-format") or top or DEFAULT_FIG_FORMAT.get(name, "png")), int(opts.get("fig-dpi", self.fig_dpi))
+
+    @property
+    def papersize(self) -> str:
+        """The book's paper (Typst's ``papersize``, default A4); the DOCX takes the same unless a
+        ``reference-doc`` brings its own page setup."""
+        return str(self.formats.get("typst", {}).get("papersize") or "a4").lower()
 
 
 def _unsupported(where: str, keys: set[str], supported: set[str]) -> None:
@@ -172,11 +191,17 @@ def read_book(project_dir: Path) -> Book:
         opts = opts if isinstance(opts, dict) else {}
         formats[name] = opts
         _unsupported(f"format.{name}", set(opts), SUPPORTED_FORMAT[name])
-        if name == "typst" and opts.get("fig-format", "png") != "png":
-            raise RenderError("_quarto.yml: format.typst.fig-format must be png")
+        if opts.get("fig-format", "png") not in FIG_FORMATS:
+            raise RenderError(f"_quarto.yml: format.{name}.fig-format must be one of {', '.join(FIG_FORMATS)}")
         if name == "typst" and opts.get("citeproc", True) is not True:
             # The built-in engine always formats citations with citeproc (the CSL of the book).
             raise RenderError("_quarto.yml: format.typst.citeproc must be true")
+    if cfg.get("fig-format", "png") not in FIG_FORMATS:
+        raise RenderError(f"_quarto.yml: fig-format must be one of {', '.join(FIG_FORMATS)}")
+    for name, opts in formats.items():
+        ref = opts.get("reference-doc")
+        if ref is not None and not (root / str(ref)).is_file():
+            raise RenderError(f"_quarto.yml: format.{name}.reference-doc {ref} does not exist")
     for entry in cfg.get("filters") or []:
         _check_filter(root, entry)
 

@@ -19,8 +19,11 @@ __all__ = ["Cell", "InlineExpr", "Markdown", "Document", "parse_qmd", "SUPPORTED
 
 SUPPORTED_CELL_OPTIONS = {
     "label", "echo", "output", "include", "warning", "message",
-    "tbl-cap", "fig-cap", "fig-width", "fig-height",
+    "tbl-cap", "fig-cap", "fig-alt",
 }
+# Figure options that Quarto's Jupyter engine ignores in a cell (knitr-only, quarto-cli
+# src/resources/schema/cell-figure.yml): accepting them would make the two engines' figures differ.
+KNITR_ONLY_CELL_OPTIONS = {"fig-width", "fig-height", "fig-format", "fig-dpi", "fig-asp", "out-width", "out-height"}
 SUPPORTED_FRONT_MATTER = {"title", "execute", "abstract"}
 KNOWN_ENGINES = {"python"}
 
@@ -111,6 +114,13 @@ def _cell_options(body: list[str], path: str, line: int) -> tuple[dict[str, Any]
         raise RenderError(f"{path}:{line}: invalid #| cell options: {e}") from None
     if not isinstance(options, dict):
         raise RenderError(f"{path}:{line}: #| cell options must be `key: value` lines")
+    knitr = sorted(set(options) & KNITR_ONLY_CELL_OPTIONS)
+    if knitr:
+        raise RenderError(
+            f"{path}:{line}: cell option(s) {', '.join(knitr)} are knitr-only: Quarto's Jupyter engine ignores them "
+            "in a cell; size the figure in code (e.g. Figure(figsize=...)) or set fig-width/fig-height, fig-format "
+            "and fig-dpi in _quarto.yml"
+        )
     extra = sorted(set(options) - SUPPORTED_CELL_OPTIONS)
     if extra:
         raise RenderError(

@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 
 from . import pandoc
 
-__all__ = ["clean_table_html", "native_tables", "proportional_column_widths"]
+__all__ = ["clean_table_html", "native_tables"]
 
 _DROP_ATTRS = ("id", "headers", "style", "scope", "class")
 
@@ -80,50 +80,3 @@ def native_tables(ast: dict[str, Any]) -> dict[str, Any]:
         return None
 
     return pandoc.walk(ast, fill)
-
-
-def _text(node: Any) -> str:
-    """The plain text of a pandoc JSON fragment (Str and spaces)."""
-    if isinstance(node, list):
-        return "".join(_text(n) for n in node)
-    if isinstance(node, dict):
-        if node.get("t") == "Str":
-            return node["c"]
-        if node.get("t") in ("Space", "SoftBreak", "LineBreak"):
-            return " "
-        return _text(node.get("c", []))
-    return ""
-
-
-def proportional_column_widths(ast: dict[str, Any], cap: int = 28, padding: int = 4) -> dict[str, Any]:
-    """Give every table explicit column widths, proportional to its longest body entry (header words count
-    too), spanning the text width. Word processors then lay tables out across the page instead of squeezing
-    'auto' tables; Typst lays out auto columns well, so this is for DOCX only."""
-
-    def widths(node: dict[str, Any]) -> Any:
-        if node.get("t") != "Table":
-            return None
-        attr, caption, colspecs, head, bodies, foot = node["c"]
-        n = len(colspecs)
-        need = [6] * n
-
-        def visit(rows, header: bool) -> None:
-            for _row_attr, cells in rows:
-                col = 0
-                for _cell_attr, _align, _rowspan, colspan, blocks in cells:
-                    text = _text(blocks).strip()
-                    if colspan == 1 and col < n:
-                        longest = max((len(w) for w in text.split()), default=0) if header else len(text)
-                        need[col] = max(need[col], min(longest, cap))
-                    col += colspan
-
-        visit(head[1], header=True)
-        for _body_attr, _rowhead, head_rows, body_rows in bodies:
-            visit(head_rows, header=True)
-            visit(body_rows, header=False)
-        need = [w + padding for w in need]  # cell margins take room too
-        total = float(sum(need))
-        new_specs = [[spec[0], {"t": "ColWidth", "c": need[i] / total}] for i, spec in enumerate(colspecs)]
-        return {"t": "Table", "c": [attr, caption, new_specs, head, bodies, foot]}
-
-    return pandoc.walk(ast, widths)

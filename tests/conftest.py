@@ -1,0 +1,35 @@
+"""Shared fixtures: the whole report rendered once per test session, from a copy of the project."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of the project without its environment, outputs, caches and tests."""
+    ignore = shutil.ignore_patterns(".venv", "_book*", ".ipsreport-cache", ".git", "__pycache__", ".pytest_cache",
+                                    "*.egg-info", "tests", "benchmarks")
+    shutil.copytree(ROOT, target, ignore=ignore)
+    return target
+
+
+def render_project(project: Path, formats: str = "html,pdf,docx") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ipsreport.cli", "render", "--to", formats, "--no-cache",
+                           "--engine", "builtin", "-C", str(project)],
+                          capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def rendered_report(tmp_path_factory) -> Path:
+    """A copy of the project whose ``_book/`` holds every format, rendered from the shipped data."""
+    project = copy_project(tmp_path_factory.mktemp("report") / "project")
+    result = render_project(project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project
