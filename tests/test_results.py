@@ -74,7 +74,7 @@ def test_non_scalar_values_are_rejected():
     ("primary.m6.rd_ci_low", -25.246, "percentage points", "\u221225.2"),
     ("primary.m12.ips.n", 38, "count", "38"),
     ("baseline.female.ips.count", 29, "count", "29"),
-    ("feasibility.recruitment.database_mailout.approached", 1017.0, "count", "1017"),
+    ("feasibility.recruitment.database_mailout.approached", 1017.0, "count", "1,017"),  # as fmt_int prints counts
     ("ancillary.df", 1, "count", "1"),
     ("concordance.trial.exact", 12, "count", "12"),  # an integer under a generic name counts something
     ("hours.ips.mean", 123.456, "hours", "123.46"),
