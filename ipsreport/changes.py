@@ -242,7 +242,7 @@ _NOTE_CSS = (".reported.changed,.ipsr-changed-sample{background:#fff0a0;box-shad
 
 def _note_html(previous_at: str | None) -> str:
     since = f" (of {html.escape(previous_at)})" if previous_at else ""
-    return (f'<div class="ipsr-changes-note" role="note"><style>{_NOTE_CSS}</style><strong>Changed numbers.</strong> '
+    return (f'<div class="ipsr-changes-note" role="note"><strong>Changed numbers.</strong> '
             f'Numbers highlighted <span class="ipsr-changed-sample">like this</span> print differently from the '
             f'previous render{since}. Hover over a number to see its key and old value; '
             '<a href="changes.html">the change report</a> lists every change.</div>')
@@ -282,6 +282,10 @@ def highlight_page(page: str, changes: list[Change] | tuple[Change, ...], previo
         found = True
     if not found:
         return None
+    if soup.select_one("style.ipsr-changes-style") is None:
+        style = soup.new_tag("style", attrs={"class": "ipsr-changes-style"})
+        style.string = _NOTE_CSS
+        (soup.head or soup.body or soup).append(style)
     if soup.select_one(".ipsr-changes-note") is None:
         note = BeautifulSoup(_note_html(previous_at), "html.parser").div
         anchor, where = _note_anchor(soup)

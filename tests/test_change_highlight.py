@@ -64,7 +64,7 @@ def test_changed_numbers_are_marked_explained_and_listed(project):
     assert "changed" not in unchanged["class"]
     note = page.select_one(".ipsr-changes-note")
     assert note is not None and note.find("a")["href"] == "changes.html"
-    assert ".reported.changed," in note.find("style").get_text()  # visible: the note carries the style
+    assert ".reported.changed," in page.head.select_one("style.ipsr-changes-style").get_text()  # visible
     assert _soup(project, "index.html").select_one(".ipsr-changes-note") is None  # nothing changed there
     report = _soup(project, "changes.html")
     assert [r["data-key"] for r in report.select("section.render")[0].select("tr.change")] == ["fixture.employed_ips"]

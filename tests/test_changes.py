@@ -123,6 +123,7 @@ def test_changed_numbers_are_highlighted_in_html_with_a_note():
     note = soup.select_one(".ipsr-changes-note")
     assert note is not None and note.find("a")["href"] == "changes.html"
     assert "(of 2026-01-01T00:00:00Z)" in note.get_text()
+    assert ".reported.changed," in soup.head.select_one("style.ipsr-changes-style").get_text()
     assert soup.find("h1").find_next_sibling() == note  # right after the chapter title
     assert "if (a < b && c) {}" in marked  # scripts are kept as they were
     again = BeautifulSoup(changes.highlight_page(marked, _entry().changes, "x"), "lxml")
