@@ -11,12 +11,17 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = {"feasibility", "figures", "format", "markup", "tables", "trial", "wording", "results", "concordance"}
+_MODULES = {"feasibility", "figures", "format", "markup", "tables", "trial", "wording", "results", "concordance",
+            "provenance", "changes"}
 _ATTRIBUTES = {
     "load_ips_pain": "ipsreport.data.load",
     "load_instep": "ipsreport.data.load",
     "register": "ipsreport.results",
     "register_many": "ipsreport.results",
+    "reported": "ipsreport.results",
+    "reported_p": "ipsreport.results",
+    "reported_est_ci": "ipsreport.results",
+    "reported_est_ci_text": "ipsreport.results",
     "fmt_est_ci": "ipsreport.format",
     "fmt_est_ci_text": "ipsreport.format",
     "fmt_hours": "ipsreport.format",

@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish``."""
+"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish | diff``."""
 
 from __future__ import annotations
 
@@ -226,6 +226,31 @@ def publish_zip(
 
     _publish(lambda: publish.publish_zip(project_dir.resolve(), path, message=message or None, blinded=blinded,
                                          confirm_real_data=confirm_real_data))
+
+
+@app.command("diff")
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier results.json.", dir_okay=False)],
+    new: Annotated[Path, typer.Argument(help="The later results.json.", dir_okay=False)],
+) -> None:
+    """Compare two results.json files as the change report does: printed values, grouped by chapter."""
+    import json
+
+    from ipsreport.changes import compare_results, report_text
+
+    loaded = []
+    for path in (old, new):
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            console.print(f"{path}: not a readable results.json ({type(err).__name__}: {err})"[:500],
+                          highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        if not isinstance(content, dict):
+            console.print(f"{path}: not a results.json (expected an object of keys and values)", markup=False)
+            raise typer.Exit(2)
+        loaded.append(content)
+    typer.echo(report_text(compare_results(*loaded)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,9 +8,12 @@ stopped early). Both run under ``ipsreport render`` (either engine) and under a 
 the render pipeline runs the script itself, before and after Quarto. The render engine never imports this
 module: it only runs the scripts.
 
-:func:`collect_results_main` is the one place for what is done with the results: anything that belongs in
-``results.json`` or is derived from it (a metadata block, a report of what changed since the previous render,
-whose ``results.json`` is in ``IPSREPORT_PREVIOUS_OUTPUT_DIR``) goes there, after the merge.
+:func:`collect_results_main` is the one place for what is done with the results (:mod:`ipsreport.changes`):
+merge the chapters' values with their printed forms and units, add the ``_meta`` provenance block, compare
+with the previous render's ``results.json`` (in ``IPSREPORT_PREVIOUS_OUTPUT_DIR``) by printed forms, write
+``changes.html`` and ``changes.md`` into the output folder, highlight the changed values in its HTML pages,
+keep the history in ``.ipsreport-cache/_changes/`` and write the comparison to ``IPSREPORT_CHANGES_FILE``
+for the render summary.
 """
 
 from __future__ import annotations
@@ -60,26 +63,61 @@ def collect_results_main(root: Path) -> int:
         print("results.json is written by `ipsreport render` (with --engine quarto to render through Quarto); "
               "a plain `quarto render` leaves it out.", file=sys.stderr)
         return 0
-    from ipsreport.results import merge_result_files
-
     listing = json.loads(Path(listing_file).read_text(encoding="utf-8"))
-    missing, files = [], []
+    missing, chapter_results = [], {}
     for chapter in listing["chapters"]:
         path = chapter.get("results")
-        has_values = bool(path) and bool(json.loads(Path(path).read_text(encoding="utf-8")))
-        if has_values:
-            files.append(Path(path))
+        values = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+        if values:
+            chapter_results[chapter["path"]] = values
         elif chapter.get("has_code") and calls_registry((root / chapter["path"]).read_text(encoding="utf-8")):
             missing.append(chapter["path"])
     if missing:
         print("results.json would be incomplete: no registered values arrived from "
               + ", ".join(missing) + " (their code registers results; was every chapter executed?)", file=sys.stderr)
         return 2
+    for extra in listing.get("extra", []):
+        chapter_results.setdefault(Path(extra).stem, json.loads(Path(extra).read_text(encoding="utf-8")))
+    return _results_step(root, chapter_results, Path(os.environ["QUARTO_PROJECT_OUTPUT_DIR"]))
+
+
+def _previous_results(previous_dir: str | None) -> dict:
+    """The previous render's ``results.json`` ({} when there is none or it is unreadable)."""
+    if not previous_dir:
+        return {}
     try:
-        merged = merge_result_files([*files, *map(Path, listing.get("extra", []))])
+        old = json.loads((Path(previous_dir) / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return old if isinstance(old, dict) else {}
+
+
+def _book_title(root: Path) -> str:
+    import yaml
+
+    try:
+        config = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8")) or {}
+        return str((config.get("book") or {}).get("title") or "")
+    except (OSError, ValueError, yaml.YAMLError, AttributeError):
+        return ""
+
+
+def _results_step(root: Path, chapter_results: dict, out: Path) -> int:
+    """Merge, add provenance, compare with the previous render by printed forms, write ``results.json``,
+    ``changes.html`` and ``changes.md`` into ``out``, highlight the changed values in its HTML pages, keep the
+    history in the cache folder and hand the comparison to the render summary."""
+    from ipsreport import changes
+
+    old = _previous_results(os.environ.get("IPSREPORT_PREVIOUS_OUTPUT_DIR"))
+    try:
+        report = changes.prepare_report(root, chapter_results, old, os.environ.get("IPSREPORT_ENGINE") or "quarto")
     except ValueError as e:
         print(f"results.json: {e}", file=sys.stderr)
         return 2
-    out = Path(os.environ["QUARTO_PROJECT_OUTPUT_DIR"])
-    (out / "results.json").write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    changes.write_report(report, out, _book_title(root))
+    report.highlight(out)
+    changes.save_report(report)
+    summary_file = os.environ.get("IPSREPORT_CHANGES_FILE")
+    if summary_file:
+        Path(summary_file).write_text(json.dumps(changes.summary_file(report)), encoding="utf-8")
     return 0

@@ -7,7 +7,6 @@ by Levene's test, maximum-likelihood mixed models) to the data; nothing here for
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 import yaml
 
 from ipsreport.paths import config_file
+from ipsreport.results import slug
 from ipsreport.stats.contingency import chi2_test_2x2, compare_proportions, odds_ratio_woolf
 from ipsreport.stats.adjusted import StandardisedEffects, standardised_logistic
 from ipsreport.stats.mixed import fit_clda, fit_group_time_mixed
@@ -427,7 +427,7 @@ def work_results(hours, hours_range: dict, worked20, sectors: pd.DataFrame) -> d
         "jobs.total": int(sectors["jobs"].sum()),
     }
     for r in sectors.to_dict("records"):
-        key = re.sub(r"[^a-z0-9_]+", "_", str(r["sector"]).lower()).strip("_") or "unknown"
+        key = slug(r["sector"])
         out[f"jobs.sector.{key}.count"] = r["jobs"]
         out[f"jobs.sector.{key}.percent"] = r["percent"]
     return out

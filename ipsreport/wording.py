@@ -597,5 +597,21 @@ def recruitment_yield_sentence(primary_care_row, pain_row, mailout_row) -> str:
     primary-care method whose denominator counts everyone invited (``recruitment_by_method``)."""
     return (f"In the pilot, primary care recruited {int(primary_care_row['recruited'])} participants; its "
             "mail-out, the one method whose denominator counts everyone invited, recruited "
-            f"{int(mailout_row['recruited'])} of {int(mailout_row['approached'])} people sent a pack "
+            f"{int(mailout_row['recruited'])} of {fmt_int(mailout_row['approached'])} people sent a pack "
             f"({fmt_pct(mailout_row['percent'])}%). Pain services added {int(pain_row['recruited'])}.")
+
+
+def concordance_sentence_reported(study: str, prefix: str, statuses):
+    """:func:`concordance_sentence` as a :class:`ipsreport.results.Phrase`, every count printed through the
+    results registry: the total under ``{prefix}.total`` and each status under
+    ``{prefix}.{status with _ for spaces}`` (zero counts left out)."""
+    from .results import Phrase, reported
+
+    counts = [(s, reported(f"{prefix}.{s.replace(' ', '_')}")) for s in statuses]
+    counts = [(s, r) for s, r in counts if r.value]
+    pieces: list = [f"Of the {study}'s ", reported(f"{prefix}.total"), " published numbers: "]
+    for i, (status, r) in enumerate(counts):
+        if i:
+            pieces.append(" and " if i == len(counts) - 1 else ", ")
+        pieces += [r, f" {status}"]
+    return Phrase((*pieces, "."))

@@ -70,10 +70,11 @@ def test_first_render_writes_every_format_and_results(rendered):
     assert summary.cached == [] and summary.kernels_started == 3
     assert summary.static == ["index.qmd", "chapters/references.qmd"]
     text = (book / "results.json").read_text()
-    assert json.loads(text) == {"fixture.employed_ips": 3, "fixture.mean_age": 38.25, "fixture.n_total": 8}
+    values = {k: v for k, v in json.loads(text).items() if not k.startswith("_")}  # _meta, _reported: see test_changes
+    assert values == {"fixture.employed_ips": 3, "fixture.mean_age": 38.25, "fixture.n_total": 8}
     assert list(json.loads(text)) == sorted(json.loads(text))
-    assert summary.changed_results == [
-        ("fixture.employed_ips", None, 3), ("fixture.mean_age", None, 38.25), ("fixture.n_total", None, 8)
+    assert summary.changed_results == [  # printed forms
+        ("fixture.employed_ips", None, "3"), ("fixture.mean_age", None, "38.25"), ("fixture.n_total", None, "8")
     ]
     assert ("_book/book.pdf", (book / "book.pdf").stat().st_size) in summary.files
     assert _leftovers(project) == []
@@ -177,8 +178,11 @@ def test_unchanged_rerender_starts_no_kernel(copy_of_rendered):
     assert summary.changed_results == []
     after = _tree(copy_of_rendered / "_book")
     assert after.keys() == before.keys()
-    for name in ["index.html", "02-results.html", "results.json", "figures/02-results-1.png"]:
+    for name in ["index.html", "02-results.html", "figures/02-results-1.png"]:
         assert after[name] == before[name], name
+    old, new = json.loads(before["results.json"]), json.loads(after["results.json"])
+    assert old.pop("_meta")["rendered_at"] <= new.pop("_meta")["rendered_at"]  # only the provenance differs
+    assert new == old
 
 
 def test_package_change_changes_every_code_chapter_key(rendered, isolated_engine):
@@ -199,7 +203,7 @@ def test_data_change_reexecutes_and_reports_changed_results(copy_of_rendered):
     data.write_text(data.read_text().replace("P02,IPS,41,0", "P02,IPS,41,1"))
     summary = render_book(copy_of_rendered, engine="builtin")
     assert "chapters/02-results.qmd" in summary.executed and summary.kernels_started == 3
-    assert summary.changed_results == [("fixture.employed_ips", 3, 4)]
+    assert summary.changed_results == [("fixture.employed_ips", "3", "4")]
     assert "5 participants were employed" in (copy_of_rendered / "_book" / "02-results.html").read_text()
 
 

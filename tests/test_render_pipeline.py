@@ -77,8 +77,10 @@ def test_engine_renders_the_fixture_book_without_importing_the_analysis_code(pro
     assert report["executed"] == ["chapters/01-methods.qmd", "chapters/02-results.qmd", "chapters/appendix-extra.qmd"]
     assert not [m for m in report["loaded"] if m.startswith(REFUSED)]
     # The project's post-render script (its own process) collected the values the chapters registered.
-    assert json.loads((project / "_book" / "results.json").read_text()) == {
+    results = json.loads((project / "_book" / "results.json").read_text())
+    assert {k: v for k, v in results.items() if not k.startswith("_")} == {
         "fixture.employed_ips": 3, "fixture.mean_age": 38.25, "fixture.n_total": 8}
+    assert results["_meta"]["engine"] == "builtin"  # the backend's name reached the project's script
     assert not list(long_tmp.iterdir())  # scratch folders removed
 
 
@@ -331,7 +333,7 @@ def test_data_behind_a_symlink_rerenders_after_an_edit(project, tmp_path):
     csv.write_text(csv.read_text().replace("P02,IPS,41,0", "P02,IPS,41,1"))
     summary = render_book(project, formats=["html"], engine="builtin")
     assert "chapters/02-results.qmd" in summary.executed
-    assert summary.changed_results == [("fixture.employed_ips", 3, 4)]
+    assert summary.changed_results == [("fixture.employed_ips", "3", "4")]  # printed forms, from the project
 
 
 def test_a_linked_data_folder_is_followed(project, tmp_path):
@@ -452,3 +454,39 @@ def test_the_books_data_validation_runs_before_any_chapter(tmp_path):
     assert "Traceback" not in result.output
     assert _tree(copy / "_book") == {"results.json": b"{}\n"}
     assert not (copy / ".ipsreport-cache" / "index").exists()  # no chapter ran
+
+
+# --- the project's comparison for the summary ------------------------------------------------------------------
+
+
+def test_a_post_render_comparison_is_read_capped_and_checked(tmp_path):
+    from ipsreport.render.pipeline import MAX_CHANGES_READ, read_changes_file
+
+    path = tmp_path / "render-changes.json"
+    assert read_changes_file(path) is None  # no file: the pipeline compares results.json itself
+    long = "7" * 5000
+    path.write_text(json.dumps({"changed": [["a.n", "3", "4"], ["b.text", None, long]]
+                                + [[f"c.{i}", "1", "2"] for i in range(2 * MAX_CHANGES_READ)],
+                                "first": False, "report": "changes.md"}))
+    found = read_changes_file(path)
+    assert found.changed[:2] == [("a.n", "3", "4"), ("b.text", None, "7" * 200)]
+    assert len(found.changed) == MAX_CHANGES_READ and found.count == 2 * MAX_CHANGES_READ + 2
+    assert found.first is False and found.report == Path("changes.md")
+    for bad in ({"changed": [["a.n", 3, 4]]}, {"changed": "a.n"}, {"changed": [], "report": "../../etc/passwd"},
+                {"changed": [], "report": "/etc/passwd"}, [1]):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(RenderError, match="render-changes.json"):
+            read_changes_file(path)
+
+
+def test_the_summary_shows_the_projects_printed_forms_and_points_to_its_report(project):
+    result = _render(project)
+    assert result.exit_code == 0, result.output
+    data = project / "data" / "trial.csv"
+    data.write_text(data.read_text().replace("P02,IPS,41,0", "P02,IPS,41,1").replace("P01,IPS,34", "P01,IPS,34.000001"))
+    result = _render(project)
+    assert result.exit_code == 0, result.output
+    text = _one_paragraph(result.output)
+    # The mean age moved only beyond its printed precision (38.25): not a change for the reader.
+    assert "1 reported result(s) changed since the previous render (every change: _book/changes.md):" in text
+    assert "fixture.employed_ips: 3 → 4" in text and "mean_age" not in text

@@ -105,14 +105,18 @@ def test_quarto_render_arguments_environment_and_complete_results(stub):
     assert call["env"]["IPSREPORT_PROJECT_DIR"] == str(stub.resolve())
     assert not Path(call["env"]["IPSREPORT_RESULTS_DIR"]).exists()  # scratch, removed afterwards
     book = stub / "_book"
-    assert json.loads((book / "results.json").read_text()) == {
+    results = json.loads((book / "results.json").read_text())
+    assert {k: v for k, v in results.items() if not k.startswith("_")} == {
         "fixture.employed_ips": 3, "fixture.mean_age": 38.25, "fixture.n_total": 8}
+    assert results["_meta"]["engine"] == "quarto" and results["_reported"]["fixture.mean_age"]["printed"] == "38.25"
     assert (book / "index.html").read_text() == "<html>from quarto</html>"
     assert (book / "book.docx").read_bytes() == b"PK-stub"
     assert (book / "book.pdf").read_bytes() == b"%PDF-previous"  # a format not asked for is kept
     assert "[1/5] index.qmd" in result.output and "Output created" in result.output  # Quarto's progress shown
     assert "once per format (2 formats: 2 runs per chapter; quarto-cli #5150)" in " ".join(result.output.split())
     assert "fixture.n_total: 7 → 8" in result.output
+    assert "(every change: _book/changes.md)" in " ".join(result.output.split())  # the project's report
+    assert "| `fixture.n_total` | Fixture · n total | 7 | 8 |" in (book / "changes.md").read_text()
     assert sorted(p.name for p in stub.iterdir() if p.name.startswith("_book.")) == []
 
 

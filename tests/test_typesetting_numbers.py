@@ -124,6 +124,8 @@ UNNAMED_INTERVAL = re.compile(r"\((?![^()]*95% CI)[^()]*?[âˆ’-]?\d+\.\d+\s?(?:â€
 def _running_text(book: Path) -> dict[str, list[str]]:
     out = {}
     for page in sorted(book.glob("*.html")):
+        if page.name == "changes.html":
+            continue  # the change report between renders: tables of keys and values, not a chapter
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
         content = soup.find(class_="ipsr-content")
         for tag in content(["script", "style", "table", "figcaption", "nav"]):

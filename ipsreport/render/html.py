@@ -61,6 +61,14 @@ def _sidebar(book: Book, numbering: Numbering, current: str) -> str:
         items += ['<div class="ipsr-part">Downloads</div>', "<ol>"]
         items += [f'<li><a href="{names[d][0]}">{names[d][1]}</a></li>' for d in downloads]
         items.append("</ol>")
+    # Quarto's book sidebar tools (``book: sidebar: tools:`` with ``href`` and ``text``), as plain links.
+    sidebar = (book.raw.get("book") or {}).get("sidebar") or {}
+    tools = [t for t in (sidebar.get("tools") or []) if isinstance(t, dict) and t.get("href")]
+    if tools:
+        items.append('<ol class="ipsr-tools">')
+        items += [f'<li><a href="{_html.escape(str(t["href"]))}">{_html.escape(str(t.get("text") or t["href"]))}</a></li>'
+                  for t in tools]
+        items.append("</ol>")
     return "\n".join(items)
 
 

@@ -15,7 +15,11 @@ interpreter of this render, in the project folder, with Quarto's variables (``QU
 - ``IPSREPORT_CHAPTER_RESULTS`` (post-render): a JSON file listing every chapter (``path``, ``has_code``) with
   the file of values its code registered (``results``, or null when none arrived); ``extra`` lists result files
   no chapter claimed;
-- ``IPSREPORT_PREVIOUS_OUTPUT_DIR`` (post-render): the output folder of the previous render (it may not exist).
+- ``IPSREPORT_PREVIOUS_OUTPUT_DIR`` (post-render): the output folder of the previous render (it may not exist);
+- ``IPSREPORT_CHANGES_FILE`` (post-render): where a script may write the project's own comparison with the
+  previous render for the summary (see :func:`read_changes_file`); without it the summary compares the
+  top-level values of the two ``results.json``;
+- ``IPSREPORT_ENGINE``: the backend's name (``builtin`` or ``quarto``), for provenance records.
 
 A post-render script must write ``results.json`` into the output folder (without a post-render script the
 pipeline merges the chapters' values itself). A script that fails stops the render with its exit code and
@@ -43,9 +47,13 @@ from . import swap as _swap
 from .lock import render_lock
 from .summary import RenderSummary
 
-__all__ = ["Hooks", "read_hooks", "RenderContext", "Backend", "run_pipeline", "diff_values", "HookError"]
+__all__ = ["Hooks", "read_hooks", "RenderContext", "Backend", "run_pipeline", "diff_values", "HookError",
+           "read_changes_file", "ProjectChanges"]
 
 RESULTS_FILE = _swap.RESULTS_FILE
+CHANGES_FILE = "render-changes.json"  # in the work folder: a post-render script's comparison for the summary
+MAX_CHANGES_READ = 1000  # entries of that file the summary keeps
+MAX_TEXT_READ = 200  # characters kept of each key, value and report path it holds
 
 
 class HookError(RenderError):
@@ -147,6 +155,7 @@ def _hook_env(ctx: RenderContext, stage: str) -> dict[str, str]:
             str(p) for p in sorted(ctx.out.rglob("*")) if p.is_file())
         env["IPSREPORT_PREVIOUS_OUTPUT_DIR"] = str(ctx.target)
         env["IPSREPORT_CHAPTER_RESULTS"] = str(ctx.work / "chapter-results.json")
+        env["IPSREPORT_CHANGES_FILE"] = str(ctx.work / CHANGES_FILE)
     return env
 
 
@@ -211,6 +220,44 @@ def diff_values(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any
     return changed
 
 
+@dataclass(frozen=True)
+class ProjectChanges:
+    """A post-render script's comparison with the previous render (see :func:`read_changes_file`)."""
+
+    changed: list[tuple[str, str | None, str | None]]  # the first MAX_CHANGES_READ (key, old, new) texts
+    count: int  # how many changed in all
+    first: bool  # nothing to compare with
+    report: Path | None  # relative to the output folder
+
+
+def read_changes_file(path: Path) -> ProjectChanges | None:
+    """The comparison a post-render script wrote for the summary, or None when it wrote none.
+
+    The file is a JSON object ``{"changed": [[key, old, new], …], "first": bool, "report": "changes.md"}``:
+    ``old``/``new`` are the texts to show (null when absent on that side), ``first`` says there was nothing to
+    compare with, and ``report`` (optional) names a file of the output folder that lists every change. At most
+    :data:`MAX_CHANGES_READ` entries and :data:`MAX_TEXT_READ` characters of each text are kept (the count is
+    of all entries); a file that does not follow this shape is an error naming it."""
+    if not path.is_file():
+        return None
+    content = _load_object(path, "the post-render comparison")
+    changed = content.get("changed", [])
+    if not isinstance(changed, list) or not all(
+            isinstance(c, list) and len(c) == 3 and isinstance(c[0], str)
+            and all(v is None or isinstance(v, str) for v in c[1:]) for c in changed[:MAX_CHANGES_READ]):
+        raise RenderError(f"the post-render comparison {path}: `changed` must be a list of [key, old, new] texts")
+    rows = [(k[:MAX_TEXT_READ], *(None if v is None else v[:MAX_TEXT_READ] for v in (a, b)))
+            for k, a, b in changed[:MAX_CHANGES_READ]]
+    report = content.get("report")
+    where = None
+    if isinstance(report, str) and report:
+        relative = Path(report[:MAX_TEXT_READ])
+        if relative.is_absolute() or ".." in relative.parts:
+            raise RenderError(f"the post-render comparison {path}: `report` must be a path inside the output folder")
+        where = relative
+    return ProjectChanges(rows, len(changed), bool(content.get("first", False)), where)
+
+
 def _format_of(relative: Path) -> str | None:
     """Which format wrote a file of the output: pdf, docx, html (pages, figures, site files); None for
     results.json (every render writes it)."""
@@ -263,7 +310,8 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
             out = _swap.new_output_dir(root, target)
             ctx = RenderContext(root=root, config=config, chapters=chapters, formats=formats, use_cache=use_cache,
                                 target=target, out=out, work=work, summary=summary, console=console,
-                                env={"IPSREPORT_PROJECT_DIR": str(root), "IPSREPORT_PIPELINE": "1"})
+                                env={"IPSREPORT_PROJECT_DIR": str(root), "IPSREPORT_PIPELINE": "1",
+                                     "IPSREPORT_ENGINE": backend.name})
             ctx.results_dir.mkdir(parents=True)
             _run_hooks(ctx, "pre-render", hooks.pre_render)  # before any chapter runs
             files = backend.render(ctx)
@@ -286,9 +334,16 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
             old_results = old_results if isinstance(old_results, dict) else {}
             summary.first_results = not old_results
             summary.changed_results = diff_values(old_results, new_results)
+            project_changes = read_changes_file(work / CHANGES_FILE)
+            report = None
+            if project_changes is not None:
+                summary.changed_results, summary.first_results = project_changes.changed, project_changes.first
+                summary.changed_count, report = project_changes.count, project_changes.report
             _keep_other_formats(target, out, formats)
             _swap.swap_into_place(root, out, target)
             out = None
+            if report is not None and (target / report).is_file():
+                summary.change_report = target / report
         except OSError as e:
             where = e.filename or "a file"
             hint = (" Make the project, its .ipsreport-cache/ and the output folder writable."

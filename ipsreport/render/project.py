@@ -19,7 +19,9 @@ SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi",
 # pre-render/post-render are run by the render pipeline (pipeline.py); render lists what Quarto renders, which
 # for the built-in engine is always the book's chapters.
 SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir", "render", "pre-render", "post-render"}
-SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads", "output-file"}
+SUPPORTED_BOOK = {"title", "subtitle", "author", "date", "chapters", "appendices", "abstract", "downloads", "output-file",
+                  "sidebar"}
+SUPPORTED_SIDEBAR = {"tools"}  # links (href, text; icon ignored) listed under the chapters
 SUPPORTED_DOWNLOADS = ("pdf", "docx")
 SUPPORTED_EXECUTE = {"echo", "warning", "message", "output", "include"}
 _FIGURE_OPTIONS = {"fig-format", "fig-dpi"}
@@ -176,6 +178,10 @@ def read_book(project_dir: Path) -> Book:
         raise RenderError("_quarto.yml: the built-in engine supports only `execute-dir: project`")
     book = cfg.get("book") or {}
     _unsupported("book", set(book), SUPPORTED_BOOK)
+    sidebar = book.get("sidebar") or {}
+    if not isinstance(sidebar, dict):
+        raise RenderError("_quarto.yml: book sidebar must be a mapping (e.g. `tools:`)")
+    _unsupported("book sidebar", set(sidebar), SUPPORTED_SIDEBAR)
     downloads = book.get("downloads") or []
     if not isinstance(downloads, list) or not set(downloads) <= set(SUPPORTED_DOWNLOADS):
         raise RenderError(f"_quarto.yml: book downloads must be a list from {', '.join(SUPPORTED_DOWNLOADS)}")

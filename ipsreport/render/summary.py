@@ -19,7 +19,11 @@ class RenderSummary:
     executed: list[str] = field(default_factory=list)  # chapters run in a kernel
     cached: list[str] = field(default_factory=list)  # chapters taken from .ipsreport-cache
     static: list[str] = field(default_factory=list)  # chapters without code (no kernel needed)
+    # Key, old, new: the project's own comparison (printed forms) when its post-render script wrote one, else
+    # the raw values of results.json.
     changed_results: list[tuple[str, Any, Any]] = field(default_factory=list)
+    change_report: Path | None = None  # the project's report listing every change (e.g. changes.md)
+    changed_count: int | None = None  # how many changed when changed_results lists only the first ones
     first_results: bool = False  # no previous results.json to compare with
     engine: str = "builtin"
     kernels_started: int = 0
@@ -67,18 +71,40 @@ def print_summary(summary: RenderSummary, console=None, max_lines: int = 40) -> 
     if not changed:
         console.print("No reported result changed.")
         return
+    count = max(summary.changed_count or 0, len(changed))
     if summary.first_results:
-        console.print(f"No previous results.json: {len(changed)} reported result(s) written.")
+        console.print(f"No previous results.json: {count} reported result(s) written.")
         return
-    console.print(f"{len(changed)} reported result(s) changed since the previous render:")
+    where = ""
+    if summary.change_report is not None:
+        try:
+            shown_path = summary.change_report.relative_to(summary.output_dir.parent).as_posix()
+        except ValueError:
+            shown_path = str(summary.change_report)
+        where = f" (every change: {_quoted(shown_path, 200)})"
+    console.print(f"{count} reported result(s) changed since the previous render{where}:",
+                  markup=False, highlight=False)
     limit = max(budget - 2, 5)
 
-    def show(value: Any) -> str:
-        if value is None:
-            return "(absent)"
-        return f"{value:.6g}" if isinstance(value, float) else repr(value)
-
     for key, old, new in changed[:limit]:
-        console.print(f"  {key}: {show(old)} → {show(new)}", markup=False)
-    if len(changed) > limit:
-        console.print(f"  … {len(changed) - limit} more")
+        console.print(f"  {_quoted(key, 80)}: {_shown_value(old)} → {_shown_value(new)}", markup=False,
+                      highlight=False)
+    if count > min(limit, len(changed)):
+        console.print(f"  … {count - min(limit, len(changed))} more{where}", markup=False, highlight=False)
+
+
+def _quoted(value: Any, limit: int = 60) -> str:
+    """Text for the terminal: control characters as escapes, at most ``limit`` characters (a long data string
+    must not flood or drive the terminal)."""
+    text = str(value)[: limit * 4]
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return _quoted(value if isinstance(value, str) else repr(value))
