@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 ID_PATTERN = re.compile(r"\b(?:NO-\d{3}|UK-C?\d{3,4}|HC-\d{4})\b")
-CHAPTER_PAGES = ["index.html", "01-methods.html", "02-primary-outcome.html", "03-secondary-outcomes.html",
-                 "04-ancillary-analysis.html", "05-feasibility.html", "appendix-reproducibility.html"]
+CHAPTER_PAGES = ["index.html", "introduction.html", "01-methods.html", "02-primary-outcome.html",
+                 "03-secondary-outcomes.html", "04-ancillary-analysis.html", "05-feasibility.html", "discussion.html",
+                 "appendix-reproducibility.html"]
 
 
 def _copy_project(target: Path) -> Path:

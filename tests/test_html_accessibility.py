@@ -19,8 +19,9 @@ from chromium import AXE_RUN, TABLE_OVERFLOW, axe_source, chromium, run_in_page
 from ipsreport.render.html import _json_in_script, search_entries
 from ipsreport.render.html_structure import demote_headings, figure_alt_text, structure_page, unique_ids
 
-PAGES = ["index.html", "01-methods.html", "02-primary-outcome.html", "03-secondary-outcomes.html",
-         "04-ancillary-analysis.html", "05-feasibility.html", "references.html", "appendix-reproducibility.html"]
+PAGES = ["index.html", "introduction.html", "01-methods.html", "02-primary-outcome.html", "03-secondary-outcomes.html",
+         "04-ancillary-analysis.html", "05-feasibility.html", "discussion.html", "references.html",
+         "appendix-reproducibility.html"]
 
 needs_chromium = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
 
