@@ -113,7 +113,7 @@ class BuiltinBackend:
         notice = read_notice(book.root)
         summary.notes.append(_tools_note())
         with _Progress(ctx.console) as progress:
-            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress)
+            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress, ctx.config)
             from .assemble import assemble_book
 
             ast, numbering = assemble_book(book, outputs, work)
@@ -142,7 +142,8 @@ def _tools_note() -> str:
     return f"pandoc: {pandoc.describe()}"
 
 
-def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress) -> dict:
+def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress,
+              config: dict[str, Any] | None = None) -> dict:
     shared = _cache.shared_key(book)
     outputs: dict[str, _execute.ChapterOutput] = {}
     todo = []
@@ -164,8 +165,10 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
     if not todo:
         return outputs
     tasks = {ch.slug: progress.add(f"execute {ch.path}") for ch, _, _ in todo}
+    # One helper process imports the heavy modules once; every chapter's kernel is forked from it.
+    kernels = _execute.kernel_pool(book.root, work, config or {})
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1)))
-    futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work): (ch, key)
+    futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work, kernels): (ch, key)
                                   for ch, doc, key in todo}
     errors: dict[int, BaseException] = {}
     order = {ch.slug: i for i, ch in enumerate(book.chapters)}
@@ -184,6 +187,8 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
             progress.done(tasks[ch.slug])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if kernels is not None:
+            kernels.close()
     if errors:
         raise errors[min(errors)]  # the first failing chapter in book order
     summary.executed.extend(ch.path for ch in book.chapters if ch.slug in {c.slug for c, _, _ in todo})
