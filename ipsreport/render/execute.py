@@ -404,6 +404,9 @@ def _ipsr_pool():
             code = 0
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the chapter's subprocesses must be waitable
+                if "numpy.random" in sys.modules:
+                    # As in a fresh process (Python's own random module reseeds itself after a fork).
+                    sys.modules["numpy.random"].seed()
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -453,7 +456,18 @@ class _ForkedKernel:
     def client(self, **kwargs: Any) -> Any:
         from jupyter_client.blocking import BlockingKernelClient
 
-        kc = BlockingKernelClient(**kwargs)
+        manager = self
+
+        class _Client(BlockingKernelClient):
+            # Without a KernelManager as parent the client judges liveness by heartbeats, which a kernel still
+            # starting on a loaded machine has not sent yet; the process itself is the truth.
+            async def _async_is_alive(self) -> bool:
+                return manager.is_alive()
+
+            def is_alive(self) -> bool:
+                return manager.is_alive()
+
+        kc = _Client(**kwargs)
         kc.load_connection_file(str(self.connection_file))
         self._clients.append(kc)
         return kc
