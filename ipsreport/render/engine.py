@@ -17,7 +17,7 @@ from typing import Any
 from . import RenderError
 from . import cache as _cache
 from . import execute as _execute
-from .pipeline import RenderContext, run_pipeline
+from .pipeline import RenderContext, _format_of, run_pipeline
 from .project import Book, read_book, read_notice
 from .qmd import Document, read_qmd
 from .summary import RenderSummary, print_summary
@@ -114,15 +114,21 @@ class BuiltinBackend:
         summary.notes.append(_tools_note())
         with _Progress(ctx.console) as progress:
             outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress, ctx.config)
-            from .assemble import assemble_book
+            todo = _reuse_formats(ctx, book, outputs, notice)
+            if todo:
+                from .assemble import assemble_book
 
-            ast, numbering = assemble_book(book, outputs, work)
-            figures = work / "figures"
-            figures.mkdir(exist_ok=True)
-            for o in outputs.values():
-                for name, data in o.figures.items():
-                    (figures / name).write_bytes(data)
-            _write_formats(book, ctx.formats, ast, numbering, notice, docs, work, out, progress)
+                ast, numbering = assemble_book(book, outputs, work)
+                figures = work / "figures"
+                figures.mkdir(exist_ok=True)
+                for o in outputs.values():
+                    for name, data in o.figures.items():
+                        (figures / name).write_bytes(data)
+                _write_formats(book, list(todo), ast, numbering, notice, docs, work, out, progress)
+                written = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
+                for fmt, key in todo.items():
+                    _cache.record_format(book.root, fmt, key, out,
+                                         [n for n in written if _format_of(Path(n)) == fmt])
         summary.kernels_started = _execute.KERNEL_STARTS - kernels_before
         files: dict[str, Path | None] = {}
         for ch in book.chapters:
@@ -134,6 +140,25 @@ class BuiltinBackend:
             else:
                 files[ch.path] = None
         return files
+
+
+def _reuse_formats(ctx: RenderContext, book: Book, outputs: dict, notice: str | None) -> dict[str, str]:
+    """Copy the previous render's files of every format whose inputs did not change (no pandoc, no Typst);
+    return the formats still to write, with their output keys."""
+    shared = _cache.shared_key(book)
+    keys = {fmt: _cache.output_key(book, shared, outputs, notice, fmt) for fmt in ctx.formats}
+    reused = []
+    for fmt, key in keys.items():
+        files = _cache.reusable_format(book.root, fmt, key, ctx.target) if ctx.use_cache else None
+        if files is None:
+            continue
+        for name in files:
+            (ctx.out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ctx.target / name, ctx.out / name)
+        reused.append(fmt)
+    if reused:
+        ctx.summary.notes.append(f"{', '.join(reused)}: nothing it is made from changed; the previous files were kept")
+    return {fmt: key for fmt, key in keys.items() if fmt not in reused}
 
 
 def _tools_note() -> str:
