@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | synthesize``."""
+"""Command-line entry point: ``ipsreport render | validate | synthesize | preview``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,31 @@ def synthesize(
 
     for path in synthesize_all(data_dir):
         console.print(f"wrote {path}")
+
+
+@app.command()
+def preview(
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 4848,
+    host: Annotated[str | None, typer.Option(
+        "--host", help="Interface to serve on (default 127.0.0.1; another interface only when named here).")] = None,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the preview in a browser.")] = True,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Serve the book's HTML and re-render what changed on every save (Ctrl+C stops)."""
+    from ipsreport.render.lock import RenderBusy
+    from ipsreport.render.preview import is_loopback, serve_preview
+
+    address = host or "127.0.0.1"
+    if host is not None and not is_loopback(host):
+        console.print(f"[yellow]Serving on {host}: anyone who can reach this interface can read the book.[/]")
+    try:
+        serve_preview(project_dir.resolve(), port=port, host=address, open_browser=browser, console=console)
+    except RenderBusy as err:
+        console.print(str(err), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except OSError as err:
+        console.print(f"[bold red]Cannot serve on {address}:{port}: {err.strerror or err}[/]")
+        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -168,7 +168,9 @@ def load(root: Path, chapter: Chapter, key: str) -> tuple[ChapterOutput | None, 
     markdown = blobs["chapter.md"].decode("utf-8")
     results = json.loads(blobs["results.json"].decode("utf-8"))
     figures = {name.split("/", 1)[1]: data for name, data in sorted(blobs.items()) if name.startswith("figures/")}
-    return ChapterOutput(markdown, figures, results, reads), None
+    pieces = json.loads(blobs["pieces.json"].decode("utf-8")) if "pieces.json" in blobs else None
+    pieces = [tuple(p) for p in pieces] if pieces is not None else None
+    return ChapterOutput(markdown, figures, results, reads, pieces), None
 
 
 def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None:
@@ -181,6 +183,8 @@ def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None
         "results.json": json.dumps(output.results, indent=1, sort_keys=True).encode("utf-8"),
         **{f"figures/{name}": data for name, data in output.figures.items()},
     }
+    if output.code_pieces is not None:
+        blobs["pieces.json"] = json.dumps(output.code_pieces).encode("utf-8")
     (tmp / "figures").mkdir()
     for name, data in blobs.items():
         (tmp / name).write_bytes(data)

@@ -191,7 +191,8 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
         return outputs
     tasks = {ch.slug: progress.add(f"execute {ch.path}") for ch, _, _ in todo}
     # One helper process imports the heavy modules once; every chapter's kernel is forked from it.
-    kernels = _execute.kernel_pool(book.root, work, config or {})
+    shared_pool = _execute.SHARED_POOL
+    kernels = shared_pool or _execute.kernel_pool(book.root, work, config or {})
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1)))
     futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work, kernels): (ch, key)
                                   for ch, doc, key in todo}
@@ -212,7 +213,7 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
             progress.done(tasks[ch.slug])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if kernels is not None:
+        if kernels is not None and kernels is not shared_pool:
             kernels.close()
     if errors:
         raise errors[min(errors)]  # the first failing chapter in book order

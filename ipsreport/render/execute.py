@@ -49,6 +49,9 @@ class ChapterOutput:
     # Files under data/ the chapter's kernel opened (relative to data/); the cache re-runs the chapter only
     # when one of these changes. None means unknown: any data change re-runs it.
     data_reads: list[str] | None = field(default_factory=list)
+    # The markdown each cell and inline expression produced, in document order, with what produced it
+    # (:func:`code_identity`); lets a prose-only edit be shown without running the chapter (:func:`respliced`).
+    code_pieces: list[tuple[str, str]] | None = None
 
 
 def strip_ansi(text: str) -> str:
@@ -354,10 +357,12 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path,
     figures: dict[str, bytes] = {}
     raw_html: list[str] = []  # the HTML outputs the engine wrapped as raw blocks
     md: list[str] = [_title_heading(doc)]
+    pieces: list[tuple[str, str]] = []
     for block in doc.blocks:
         if isinstance(block, Cell):
             md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures,
                                      book.fig_dpi, raw_html))
+            pieces.append((code_identity(book, doc, block), md[-1]))
             continue
         for part in block.parts:
             if isinstance(part, str):
@@ -366,11 +371,44 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path,
             outs = by_inline[id(part)].get("outputs", [])
             bundles = [json.loads(o["data"][INLINE_MIME]) for o in outs if INLINE_MIME in o.get("data", {})]
             md.append(quarto_inline_markdown(bundles[-1] if bundles else {}, part.expr, f"{doc.path}:{part.line}"))
+            pieces.append((code_identity(book, doc, part), md[-1]))
     check_computed_markup("".join(md), _source_markdown(doc), figures, raw_html, doc.path)
     results_file = work / "results" / f"{chapter.slug}.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
-    return ChapterOutput("".join(md), figures, results, reads)
+    return ChapterOutput("".join(md), figures, results, reads, pieces)
+
+
+def code_identity(book: Book, doc: Document, item: Cell | InlineExpr) -> str:
+    """What a cell's or inline expression's markdown is made from (its code and the options that shape it)."""
+    if isinstance(item, Cell):
+        return json.dumps(["cell", item.source, _options(book, doc, item)], sort_keys=True, default=str)
+    return json.dumps(["inline", item.expr])
+
+
+def respliced(book: Book, chapter: Chapter, doc: Document, previous: ChapterOutput) -> ChapterOutput | None:
+    """The chapter's output after an edit of its prose only: the previous outputs of its cells and inline values
+    around the new prose. None when any code changed (or the previous output does not say what made it); the
+    chapter must then run. The caller makes sure nothing else the code depends on (data, package) changed."""
+    if previous.code_pieces is None:
+        return None
+    items: list[Cell | InlineExpr] = []
+    for block in doc.blocks:
+        items.extend([block] if isinstance(block, Cell) else [p for p in block.parts if isinstance(p, InlineExpr)])
+    if [code_identity(book, doc, i) for i in items] != [ident for ident, _ in previous.code_pieces]:
+        return None
+    produced = iter(md for _, md in previous.code_pieces)
+    md: list[str] = [_title_heading(doc)]
+    for block in doc.blocks:
+        if isinstance(block, Cell):
+            md.append(next(produced))
+            continue
+        md.extend(part if isinstance(part, str) else next(produced) for part in block.parts)
+    raw_html = re.findall(r"(?ms)^(`{3,})\{=html\}\n(.*?)\n\1$", "".join(md))
+    check_computed_markup("".join(md), _source_markdown(doc), previous.figures, [h for _, h in raw_html],
+                          doc.path)
+    return ChapterOutput("".join(md), dict(previous.figures), dict(previous.results), previous.data_reads,
+                         list(previous.code_pieces))
 
 
 # --- Kernels forked from one process that has paid the heavy imports --------------------------------------------
@@ -582,6 +620,11 @@ def preload_modules(config: dict[str, Any]) -> list[str]:
     if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise RenderError("_quarto.yml: ipsreport.preload must be a list of module names")
     return names
+
+
+# A pool that outlives one render (the preview keeps one for its whole session); renders then use it and leave it
+# open instead of starting their own.
+SHARED_POOL: KernelPool | None = None
 
 
 def kernel_pool(root: Path, work: Path, config: dict[str, Any]) -> KernelPool | None:
