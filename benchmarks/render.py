@@ -151,7 +151,8 @@ def prose_edit(project: Path) -> Measure:
         time.sleep(2)  # let the watcher settle
         marker = f"Benchmark sentence {os.getpid()}."
         text = chapter.read_text(encoding="utf-8")
-        heading_end = text.index("\n", text.index("\n# ") + 1) if "\n# " in text else 0
+        heading = re.search(r"(?m)^# .*\n", text)
+        heading_end = heading.end() if heading else 0
         start = time.perf_counter()
         chapter.write_text(text[:heading_end] + f"\n{marker}\n" + text[heading_end:], encoding="utf-8")
         while time.perf_counter() - start < 60:
@@ -174,7 +175,10 @@ def scale_runs(source: Path, tmp: Path) -> list[Measure]:
     measures = []
     for k in (1, 10, 100):
         project = fresh_copy(source, tmp / f"scale-{k}")
-        cli(project, "synthesize", "--scale", str(k), "--data-dir", "data")
+        if k > 1:
+            cli(project, "synthesize", "--scale", str(k), "--source", "data", "--data-dir", str(tmp / f"data-{k}"))
+            shutil.rmtree(project / "data")
+            shutil.move(tmp / f"data-{k}", project / "data")
         measures.append(Measure(f"cold render, {k}x data", timed_render(project, "--no-cache")))
     return measures
 

@@ -73,12 +73,29 @@ def validate(
 @app.command()
 def synthesize(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/ folder.")] = Path("data"),
+    scale: Annotated[int, typer.Option("--scale", min=1, help="Write a K-times larger copy of the reconstruction "
+                                       "in --source to --data-dir instead (IDs two digits wider).")] = 1,
+    source: Annotated[Path, typer.Option("--source", help="With --scale: the data folder to enlarge.")] = Path("data"),
 ) -> None:
     """Regenerate the reconstructed (synthetic) data from the published targets in data/published/."""
+    if scale > 1 or source.resolve() != data_dir.resolve():
+        _synthesize_scaled(source, data_dir, scale)
+        return
     from ipsreport.synth import synthesize_all
 
     for path in synthesize_all(data_dir):
         console.print(f"wrote {path}")
+
+
+def _synthesize_scaled(source: Path, data_dir: Path, scale: int) -> None:
+    from ipsreport.synth.scale import scale_data
+
+    try:
+        written = scale_data(source, data_dir, scale)
+    except ValueError as err:
+        console.print(f"[bold red]{err}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"wrote a {scale}x copy of {source} to {data_dir} ({len(written)} files changed)")
 
 
 @app.command()
