@@ -35,7 +35,7 @@ def validate_data_main(root: Path) -> int:
     if _driven_by_pipeline():
         return 0
     fingerprint = data_fingerprint(root)
-    if _validated_before(root, fingerprint):
+    if not os.environ.get("IPSREPORT_NO_CACHE") and _validated_before(root, fingerprint):
         return 0  # the same bytes under the same rules passed before: no need to read them again
     from ipsreport.data.validate import DataValidationError, validate_project_data
 

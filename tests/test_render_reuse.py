@@ -68,6 +68,9 @@ def test_validation_is_remembered_for_the_same_data_only(tmp_path, monkeypatch):
     assert hooks.validate_data_main(tmp_path) == 0 and len(calls) == 1  # remembered
     csv.write_text("x\n2\n")
     assert hooks.validate_data_main(tmp_path) == 0 and len(calls) == 2  # contents changed: validated again
+    monkeypatch.setenv("IPSREPORT_NO_CACHE", "1")  # `ipsreport render --no-cache`
+    assert hooks.validate_data_main(tmp_path) == 0 and len(calls) == 3
+    monkeypatch.delenv("IPSREPORT_NO_CACHE")
 
     def fail(root):
         raise validate.DataValidationError([])

@@ -15,7 +15,8 @@ interpreter of this render, in the project folder, with Quarto's variables (``QU
 - ``IPSREPORT_CHAPTER_RESULTS`` (post-render): a JSON file listing every chapter (``path``, ``has_code``) with
   the file of values its code registered (``results``, or null when none arrived); ``extra`` lists result files
   no chapter claimed;
-- ``IPSREPORT_PREVIOUS_OUTPUT_DIR`` (post-render): the output folder of the previous render (it may not exist).
+- ``IPSREPORT_PREVIOUS_OUTPUT_DIR`` (post-render): the output folder of the previous render (it may not exist);
+- ``IPSREPORT_NO_CACHE=1`` (both stages, ``--no-cache`` only): redo any work a script remembers from earlier runs.
 
 A post-render script must write ``results.json`` into the output folder (without a post-render script the
 pipeline merges the chapters' values itself). A script that fails stops the render with its exit code and
@@ -263,7 +264,9 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
             out = _swap.new_output_dir(root, target)
             ctx = RenderContext(root=root, config=config, chapters=chapters, formats=formats, use_cache=use_cache,
                                 target=target, out=out, work=work, summary=summary, console=console,
-                                env={"IPSREPORT_PROJECT_DIR": str(root), "IPSREPORT_PIPELINE": "1"})
+                                env={"IPSREPORT_PROJECT_DIR": str(root), "IPSREPORT_PIPELINE": "1",
+                                     # --no-cache: the project's scripts must not reuse remembered work either
+                                     **({} if use_cache else {"IPSREPORT_NO_CACHE": "1"})})
             ctx.results_dir.mkdir(parents=True)
             _run_hooks(ctx, "pre-render", hooks.pre_render)  # before any chapter runs
             files = backend.render(ctx)
