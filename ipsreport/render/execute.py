@@ -245,6 +245,13 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, poo
         raise RenderError(f"{doc.path}: execution failed: {strip_ansi(str(e)).strip().splitlines()[-1]}") from None
     except DeadKernelError as e:
         raise RenderError(f"{doc.path}: the kernel died while executing the chapter ({e})") from None
+    except RuntimeError as e:
+        if "Kernel" not in str(e):
+            raise
+        log = getattr(km, "log", None)
+        detail = log.read_text(encoding="utf-8", errors="replace").strip()[-2000:] if log and log.exists() else ""
+        raise RenderError(f"{doc.path}: the chapter's kernel did not start ({e})"
+                          + (f":\n{detail}" if detail else "")) from None
     finally:
         # nbclient only shuts down kernels it created itself; this one is ours.
         if km.has_kernel:
