@@ -248,7 +248,7 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, poo
     except RuntimeError as e:
         if "Kernel" not in str(e):
             raise
-        log = getattr(km, "log", None)
+        log = km.log if isinstance(km, _ForkedKernel) else None
         detail = log.read_text(encoding="utf-8", errors="replace").strip()[-2000:] if log and log.exists() else ""
         raise RenderError(f"{doc.path}: the chapter's kernel did not start ({e})"
                           + (f":\n{detail}" if detail else "")) from None
