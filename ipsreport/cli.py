@@ -1,4 +1,4 @@
-"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish | diff``."""
+"""Command-line entry point: ``ipsreport render | validate | import | synthesize | publish | diff | preview``."""
 
 from __future__ import annotations
 
@@ -101,9 +101,16 @@ def synthesize(
         Path | None,
         typer.Option("--examples-dir", help="Where the example source files go (default: examples/ next to data/)."),
     ] = None,
+    scale: Annotated[int, typer.Option("--scale", min=1, help="Write a K-times larger copy of the reconstruction "
+                                       "in --source to --data-dir instead (IDs two digits wider).")] = 1,
+    source: Annotated[Path, typer.Option("--source", help="With --scale: the data folder to enlarge.")] = Path("data"),
 ) -> None:
     """Regenerate the reconstructed (synthetic) data from the published targets in data/published/, and the
-    example source files (SPSS, Stata, Excel) that show the sources: mapping of dataset.yaml."""
+    example source files (SPSS, Stata, Excel) that show the sources: mapping of dataset.yaml; with --scale, a
+    K-times larger copy of --source instead."""
+    if scale > 1 or source.resolve() != data_dir.resolve():
+        _synthesize_scaled(source, data_dir, scale)
+        return
     from ipsreport.data.validate import DataValidationError, format_problems
     from ipsreport.synth import synthesize_all
 
@@ -251,6 +258,42 @@ def diff(
             raise typer.Exit(2)
         loaded.append(content)
     typer.echo(report_text(compare_results(*loaded)))
+
+
+def _synthesize_scaled(source: Path, data_dir: Path, scale: int) -> None:
+    from ipsreport.synth.scale import scale_data
+
+    try:
+        written = scale_data(source, data_dir, scale)
+    except ValueError as err:
+        console.print(f"[bold red]{err}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"wrote a {scale}x copy of {source} to {data_dir} ({len(written)} files changed)")
+
+
+@app.command()
+def preview(
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 4848,
+    host: Annotated[str | None, typer.Option(
+        "--host", help="Interface to serve on (default 127.0.0.1; another interface only when named here).")] = None,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the preview in a browser.")] = True,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Serve the book's HTML and re-render what changed on every save (Ctrl+C stops)."""
+    from ipsreport.render.lock import RenderBusy
+    from ipsreport.render.preview import is_loopback, serve_preview
+
+    address = host or "127.0.0.1"
+    if host is not None and not is_loopback(host):
+        console.print(f"[yellow]Serving on {host}: anyone who can reach this interface can read the book.[/]")
+    try:
+        serve_preview(project_dir.resolve(), port=port, host=address, open_browser=browser, console=console)
+    except RenderBusy as err:
+        console.print(str(err), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except OSError as err:
+        console.print(f"[bold red]Cannot serve on {address}:{port}: {err.strerror or err}[/]")
+        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

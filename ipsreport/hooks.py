@@ -37,6 +37,9 @@ def validate_data_main(root: Path) -> int:
     """Exit status 2 with every problem listed when ``data/`` does not validate; 0 otherwise."""
     if _driven_by_pipeline():
         return 0
+    fingerprint = data_fingerprint(root)
+    if not os.environ.get("IPSREPORT_NO_CACHE") and _validated_before(root, fingerprint):
+        return 0  # the same bytes under the same rules passed before: no need to read them again
     from ipsreport.data.validate import DataValidationError, validate_project_data
 
     try:
@@ -45,6 +48,7 @@ def validate_data_main(root: Path) -> int:
         print("The data did not validate; no chapter was run.", file=sys.stderr)
         print(str(err), file=sys.stderr)
         return 2
+    _remember_validated(root, fingerprint)
     return 0
 
 
@@ -121,3 +125,41 @@ def _results_step(root: Path, chapter_results: dict, out: Path) -> int:
     if summary_file:
         Path(summary_file).write_text(json.dumps(changes.summary_file(report)), encoding="utf-8")
     return 0
+
+
+# --- Validation of unchanged data is remembered -----------------------------------------------------------------------
+# Reading every data file with pandas/pandera costs about a second even when nothing changed. The fingerprint of
+# what a validation depends on (every file under data/ by content, and every source file of this package, which
+# holds the rules) is kept after a validation passes; the same fingerprint later means the same verdict.
+
+_VALIDATED_FILE = Path(".ipsreport-cache") / "data-validated.sha256"
+
+
+def data_fingerprint(root: Path) -> str:
+    """sha256 over the names and contents of every file under ``data/`` and of this package's sources."""
+    import hashlib
+
+    h = hashlib.sha256(sys.version.encode())
+    for label, folder, pattern in (("data", root / "data", "*"), ("rules", Path(__file__).parent, "*.py")):
+        for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _validated_before(root: Path, fingerprint: str) -> bool:
+    try:
+        return (root / _VALIDATED_FILE).read_text(encoding="utf-8").strip() == fingerprint
+    except OSError:
+        return False
+
+
+def _remember_validated(root: Path, fingerprint: str) -> None:
+    try:
+        (root / _VALIDATED_FILE).parent.mkdir(parents=True, exist_ok=True)
+        tmp = (root / _VALIDATED_FILE).with_suffix(".tmp")
+        tmp.write_text(fingerprint + "\n", encoding="utf-8")
+        tmp.replace(root / _VALIDATED_FILE)
+    except OSError:
+        pass  # a read-only project validates every time

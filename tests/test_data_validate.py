@@ -201,7 +201,7 @@ def duplicate_participant_month(files, yamls):
 @case
 def id_pattern(files, yamls):
     line = set_cell(files, "ips-pain/historical_controls.csv", 2, "control_id", "HC-3")
-    return [Problem(P + "historical_controls.csv", line, "control_id", "HC-3", r"does not match the ID pattern ^HC-\d{4}$")]
+    return [Problem(P + "historical_controls.csv", line, "control_id", "HC-3", r"does not match the ID pattern ^HC-(?:\d{4}|\d{6})$")]
 
 
 @case

@@ -184,7 +184,7 @@ def _binary(name: str, description: str, missing: Missing = "no", source: str = 
 
 
 def _ips_id(description: str) -> Column:
-    return Column("participant_id", "id", description, pattern=r"^NO-\d{3}$")
+    return Column("participant_id", "id", description, pattern=r"^NO-(?:\d{3}|\d{5})$")
 
 
 def _score(name: str, description: str, lo: float, hi: float, grid: Fraction | tuple[Fraction, ...],
@@ -212,7 +212,7 @@ IPS_PARTICIPANTS = DataFile(
     notes="Withdrawn participants keep `arm` and `randomized_on`, may have missing characteristics and have no "
     "rows in the follow-up files.",
     columns=(
-        Column("participant_id", "id", "Participant ID.", pattern=r"^NO-\d{3}$", source="Figure 1 (flow)"),
+        Column("participant_id", "id", "Participant ID.", pattern=r"^NO-(?:\d{3}|\d{5})$", source="Figure 1 (flow)"),
         Column("arm", "category", "Randomized arm.", allowed=_ARMS, source="Figure 1 (flow), Table 1 columns"),
         _binary("withdrawn", "1 = withdrew after randomization (not analysed).", source="Figure 1 (flow), text"),
         Column(
@@ -349,7 +349,7 @@ IPS_HISTORICAL = DataFile(
     rows="one per registry patient (315)",
     key=("control_id",),
     columns=(
-        Column("control_id", "id", "Registry patient ID.", pattern=r"^HC-\d{4}$"),
+        Column("control_id", "id", "Registry patient ID.", pattern=r"^HC-(?:\d{4}|\d{6})$"),
         _binary("employed_12m", "1 = employed at the 12-month registry follow-up.", source="text, ancillary analysis"),
     ),
 )
@@ -365,7 +365,8 @@ IPS_PAIN = Dataset(
 
 # -- InStep pilot ----------------------------------------------------------------------------------------
 
-_UK_ID = r"^UK-\d{3}$"
+# IDs are two digits wider in a scaled copy of the data (ipsreport.synth.scale).
+_UK_ID = r"^UK-(?:\d{3}|\d{5})$"
 _COMORB = ("no", "yes", "not_sure")
 
 UK_RECRUITMENT = DataFile(
@@ -377,7 +378,7 @@ UK_RECRUITMENT = DataFile(
     "only when `outcome` is `enquired_ineligible`; `participant_id` is given exactly when `outcome` is "
     "`recruited`.",
     columns=(
-        Column("contact_id", "id", "Contact ID.", pattern=r"^UK-C\d{4}$"),
+        Column("contact_id", "id", "Contact ID.", pattern=r"^UK-C(?:\d{4}|\d{6})$"),
         Column(
             "method",
             "category",

@@ -172,7 +172,9 @@ def load(root: Path, chapter: Chapter, key: str) -> tuple[ChapterOutput | None, 
     markdown = blobs["chapter.md"].decode("utf-8")
     results = json.loads(blobs["results.json"].decode("utf-8"))
     figures = {name.split("/", 1)[1]: data for name, data in sorted(blobs.items()) if name.startswith("figures/")}
-    return ChapterOutput(markdown, figures, results, reads), None
+    pieces = json.loads(blobs["pieces.json"].decode("utf-8")) if "pieces.json" in blobs else None
+    pieces = [tuple(p) for p in pieces] if pieces is not None else None
+    return ChapterOutput(markdown, figures, results, reads, pieces), None
 
 
 def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None:
@@ -185,6 +187,8 @@ def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None
         "results.json": json.dumps(output.results, indent=1, sort_keys=True).encode("utf-8"),
         **{f"figures/{name}": data for name, data in output.figures.items()},
     }
+    if output.code_pieces is not None:
+        blobs["pieces.json"] = json.dumps(output.code_pieces).encode("utf-8")
     (tmp / "figures").mkdir()
     for name, data in blobs.items():
         (tmp / name).write_bytes(data)
@@ -196,3 +200,60 @@ def store(root: Path, chapter: Chapter, key: str, output: ChapterOutput) -> None
     if entry.exists():
         shutil.rmtree(entry)
     tmp.rename(entry)
+
+
+# --- Reuse of the previous render's formats ------------------------------------------------------------------------
+#
+# An unchanged re-render must not pay pandoc and Typst again. Each format's files of the last render are recorded
+# (``formats/<format>.json``: the *output key* and a sha256 of every file it wrote); when the key is the same
+# and the output folder still holds exactly those bytes, the files are copied instead of written again.
+
+FORMATS_DIR = "formats"
+
+
+def output_key(book: Book, shared: str, outputs: dict[str, ChapterOutput], notice: str | None, fmt: str) -> str:
+    """Everything a format's files are made from: the engine and its options (``shared``), the whole
+    ``_quarto.yml``, every chapter's source and intermediate output (markdown and figures), the bibliography
+    and CSL, the notice, the book's date as written into the output, and the format."""
+    h = hashlib.sha256(f"{shared}\0{fmt}\0{book.date}\0{notice}\0".encode())
+    h.update((book.root / "_quarto.yml").read_bytes())
+    for ch in book.chapters:
+        h.update(ch.path.encode() + b"\0" + (book.root / ch.path).read_bytes())
+        out = outputs[ch.slug]
+        h.update(hashlib.sha256(out.markdown.encode("utf-8")).digest())
+        for name, data in sorted(out.figures.items()):
+            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for path in [*(book.root / b for b in book.bibliography), *([Path(book.csl)] if book.csl else [])]:
+        full = path if path.is_absolute() else book.root / path
+        h.update(str(path).encode() + b"\0" + (full.read_bytes() if full.is_file() else b"missing"))
+    return h.hexdigest()
+
+
+def reusable_format(root: Path, fmt: str, key: str, previous: Path) -> list[str] | None:
+    """The files (relative to the output folder) of ``fmt`` in ``previous`` when the last render of ``fmt``
+    had the same key and they are unchanged since; None otherwise."""
+    try:
+        stamp = json.loads((root / CACHE_DIR / FORMATS_DIR / f"{fmt}.json").read_text(encoding="utf-8"))
+        if stamp["key"] != key or not stamp["files"]:
+            return None
+        for name, digest in stamp["files"].items():
+            if _sha((previous / name).read_bytes()) != digest:
+                return None
+        return sorted(stamp["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_format(root: Path, fmt: str, key: str, out: Path, files: list[str]) -> None:
+    """Remember which files ``fmt`` wrote into ``out`` under ``key`` (see :func:`reusable_format`)."""
+    folder = root / CACHE_DIR / FORMATS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = {"key": key, "files": {name: _sha((out / name).read_bytes()) for name in sorted(files)}}
+    tmp = folder / f".{fmt}.json.tmp"
+    tmp.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
+    tmp.replace(folder / f"{fmt}.json")
+
+
+def forget_formats(root: Path) -> None:
+    """A render that wrote nothing reusable (e.g. it failed) leaves no stamp behind."""
+    shutil.rmtree(root / CACHE_DIR / FORMATS_DIR, ignore_errors=True)

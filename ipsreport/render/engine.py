@@ -17,7 +17,7 @@ from typing import Any
 from . import RenderError
 from . import cache as _cache
 from . import execute as _execute
-from .pipeline import RenderContext, run_pipeline
+from .pipeline import RenderContext, _format_of, run_pipeline
 from .project import Book, read_book, read_notice
 from .qmd import Document, read_qmd
 from .summary import RenderSummary, print_summary
@@ -113,16 +113,22 @@ class BuiltinBackend:
         notice = read_notice(book.root)
         summary.notes.append(_tools_note())
         with _Progress(ctx.console) as progress:
-            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress)
-            from .assemble import assemble_book
+            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress, ctx.config)
+            todo = _reuse_formats(ctx, book, outputs, notice)
+            if todo:
+                from .assemble import assemble_book
 
-            ast, numbering = assemble_book(book, outputs, work)
-            figures = work / "figures"
-            figures.mkdir(exist_ok=True)
-            for o in outputs.values():
-                for name, data in o.figures.items():
-                    (figures / name).write_bytes(data)
-            _write_formats(book, ctx.formats, ast, numbering, notice, docs, work, out, progress)
+                ast, numbering = assemble_book(book, outputs, work)
+                figures = work / "figures"
+                figures.mkdir(exist_ok=True)
+                for o in outputs.values():
+                    for name, data in o.figures.items():
+                        (figures / name).write_bytes(data)
+                _write_formats(book, list(todo), ast, numbering, notice, docs, work, out, progress)
+                written = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
+                for fmt, key in todo.items():
+                    _cache.record_format(book.root, fmt, key, out,
+                                         [n for n in written if _format_of(Path(n)) == fmt])
         summary.kernels_started = _execute.KERNEL_STARTS - kernels_before
         files: dict[str, Path | None] = {}
         for ch in book.chapters:
@@ -136,13 +142,33 @@ class BuiltinBackend:
         return files
 
 
+def _reuse_formats(ctx: RenderContext, book: Book, outputs: dict, notice: str | None) -> dict[str, str]:
+    """Copy the previous render's files of every format whose inputs did not change (no pandoc, no Typst);
+    return the formats still to write, with their output keys."""
+    shared = _cache.shared_key(book)
+    keys = {fmt: _cache.output_key(book, shared, outputs, notice, fmt) for fmt in ctx.formats}
+    reused = []
+    for fmt, key in keys.items():
+        files = _cache.reusable_format(book.root, fmt, key, ctx.target) if ctx.use_cache else None
+        if files is None:
+            continue
+        for name in files:
+            (ctx.out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ctx.target / name, ctx.out / name)
+        reused.append(fmt)
+    if reused:
+        ctx.summary.notes.append(f"{', '.join(reused)}: nothing it is made from changed; the previous files were kept")
+    return {fmt: key for fmt, key in keys.items() if fmt not in reused}
+
+
 def _tools_note() -> str:
     from . import pandoc
 
     return f"pandoc: {pandoc.describe()}"
 
 
-def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress) -> dict:
+def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress,
+              config: dict[str, Any] | None = None) -> dict:
     shared = _cache.shared_key(book)
     outputs: dict[str, _execute.ChapterOutput] = {}
     todo = []
@@ -164,8 +190,11 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
     if not todo:
         return outputs
     tasks = {ch.slug: progress.add(f"execute {ch.path}") for ch, _, _ in todo}
+    # One helper process imports the heavy modules once; every chapter's kernel is forked from it.
+    shared_pool = _execute.SHARED_POOL
+    kernels = shared_pool or _execute.kernel_pool(book.root, work, config or {})
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1)))
-    futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work): (ch, key)
+    futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work, kernels): (ch, key)
                                   for ch, doc, key in todo}
     errors: dict[int, BaseException] = {}
     order = {ch.slug: i for i, ch in enumerate(book.chapters)}
@@ -184,6 +213,8 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
             progress.done(tasks[ch.slug])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if kernels is not None and kernels is not shared_pool:
+            kernels.close()
     if errors:
         raise errors[min(errors)]  # the first failing chapter in book order
     summary.executed.extend(ch.path for ch in book.chapters if ch.slug in {c.slug for c, _, _ in todo})

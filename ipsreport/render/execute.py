@@ -12,7 +12,9 @@ import base64
 import json
 import os
 import re
+import signal
 import struct
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -27,7 +29,8 @@ from .project import Book, Chapter
 from .qmd import Cell, Document, InlineExpr, Markdown
 from .safety import check_computed_markup
 
-__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS", "kernel_figure_formats", "figure_variant"]
+__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS", "kernel_figure_formats", "figure_variant",
+           "KernelPool", "kernel_pool"]
 
 INLINE_MIME = "text/x-ipsreport-inline"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -47,6 +50,9 @@ class ChapterOutput:
     # Files under data/ the chapter's kernel opened (relative to data/); the cache re-runs the chapter only
     # when one of these changes. None means unknown: any data change re-runs it.
     data_reads: list[str] | None = field(default_factory=list)
+    # The markdown each cell and inline expression produced, in document order, with what produced it
+    # (:func:`code_identity`); lets a prose-only edit be shown without running the chapter (:func:`respliced`).
+    code_pieces: list[tuple[str, str]] | None = None
 
 
 def strip_ansi(text: str) -> str:
@@ -230,7 +236,7 @@ def _transport(ipc_base: Path) -> dict[str, str]:
     return {"transport": "tcp", "ip": "127.0.0.1"}
 
 
-def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> None:
+def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, pool: "KernelPool | None") -> None:
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -247,12 +253,15 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
-    kdirs = _kernel_spec(work, chapter.slug, env)
-    km = KernelManager(
-        kernel_name=chapter.slug,
-        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kdirs)]),
-        **_transport(work / "kernels" / chapter.slug / "ipc"),
-    )
+    if pool is not None:
+        km: Any = pool.start(chapter.slug, env, book.root)
+    else:
+        kdirs = _kernel_spec(work, chapter.slug, env)
+        km = KernelManager(
+            kernel_name=chapter.slug,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kdirs)]),
+            **_transport(work / "kernels" / chapter.slug / "ipc"),
+        )
     client = NotebookClient(
         nb, km=km, timeout=None, allow_errors=False, record_timing=False,
         resources={"metadata": {"path": str(book.root)}},
@@ -269,6 +278,13 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path) -> 
         raise RenderError(f"{doc.path}: execution failed: {strip_ansi(str(e)).strip().splitlines()[-1]}") from None
     except DeadKernelError as e:
         raise RenderError(f"{doc.path}: the kernel died while executing the chapter ({e})") from None
+    except RuntimeError as e:
+        if "Kernel" not in str(e):
+            raise
+        log = km.log if isinstance(km, _ForkedKernel) else None
+        detail = log.read_text(encoding="utf-8", errors="replace").strip()[-2000:] if log and log.exists() else ""
+        raise RenderError(f"{doc.path}: the chapter's kernel did not start ({e})"
+                          + (f":\n{detail}" if detail else "")) from None
     finally:
         # nbclient only shuts down kernels it created itself; this one is ours.
         if km.has_kernel:
@@ -383,23 +399,27 @@ def static_chapter(book: Book, chapter: Chapter, doc: Document) -> ChapterOutput
     return ChapterOutput(_title_heading(doc) + text)
 
 
-def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> ChapterOutput:
-    """Run the chapter's cells and inline expressions in a fresh kernel; return its intermediate markdown."""
+def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path,
+                    pool: "KernelPool | None" = None) -> ChapterOutput:
+    """Run the chapter's cells and inline expressions in a fresh kernel (forked from ``pool`` when given, else
+    started from scratch); return its intermediate markdown."""
     if not doc.needs_kernel:
         return static_chapter(book, chapter, doc)
     reads_file = _reads_file(work, chapter)
     reads_file.parent.mkdir(parents=True, exist_ok=True)
     nb, roles = _build_notebook(book, doc, reads_file)
-    _run(book, chapter, doc, nb, roles, work)
+    _run(book, chapter, doc, nb, roles, work, pool)
     by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
     by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
     figures: dict[str, bytes] = {}
     raw_html: list[str] = []  # the HTML outputs the engine wrapped as raw blocks
     md: list[str] = [_title_heading(doc)]
+    pieces: list[tuple[str, str]] = []
     for block in doc.blocks:
         if isinstance(block, Cell):
             md.append(_cell_markdown(block, by_cell[id(block)], _options(book, doc, block), chapter, figures,
                                      kernel_figure_formats(book)[1], raw_html))
+            pieces.append((code_identity(book, doc, block), md[-1]))
             continue
         for part in block.parts:
             if isinstance(part, str):
@@ -408,8 +428,270 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path) -> 
             outs = by_inline[id(part)].get("outputs", [])
             bundles = [json.loads(o["data"][INLINE_MIME]) for o in outs if INLINE_MIME in o.get("data", {})]
             md.append(quarto_inline_markdown(bundles[-1] if bundles else {}, part.expr, f"{doc.path}:{part.line}"))
+            pieces.append((code_identity(book, doc, part), md[-1]))
     check_computed_markup("".join(md), _source_markdown(doc), figures, raw_html, doc.path)
     results_file = work / "results" / f"{chapter.slug}.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
-    return ChapterOutput("".join(md), figures, results, reads)
+    return ChapterOutput("".join(md), figures, results, reads, pieces)
+
+
+def code_identity(book: Book, doc: Document, item: Cell | InlineExpr) -> str:
+    """What a cell's or inline expression's markdown is made from (its code and the options that shape it)."""
+    if isinstance(item, Cell):
+        return json.dumps(["cell", item.source, _options(book, doc, item)], sort_keys=True, default=str)
+    return json.dumps(["inline", item.expr])
+
+
+def respliced(book: Book, chapter: Chapter, doc: Document, previous: ChapterOutput) -> ChapterOutput | None:
+    """The chapter's output after an edit of its prose only: the previous outputs of its cells and inline values
+    around the new prose. None when any code changed (or the previous output does not say what made it); the
+    chapter must then run. The caller makes sure nothing else the code depends on (data, package) changed."""
+    if previous.code_pieces is None:
+        return None
+    items: list[Cell | InlineExpr] = []
+    for block in doc.blocks:
+        items.extend([block] if isinstance(block, Cell) else [p for p in block.parts if isinstance(p, InlineExpr)])
+    if [code_identity(book, doc, i) for i in items] != [ident for ident, _ in previous.code_pieces]:
+        return None
+    produced = iter(md for _, md in previous.code_pieces)
+    md: list[str] = [_title_heading(doc)]
+    for block in doc.blocks:
+        if isinstance(block, Cell):
+            md.append(next(produced))
+            continue
+        md.extend(part if isinstance(part, str) else next(produced) for part in block.parts)
+    raw_html = re.findall(r"(?ms)^(`{3,})\{=html\}\n(.*?)\n\1$", "".join(md))
+    check_computed_markup("".join(md), _source_markdown(doc), previous.figures, [h for _, h in raw_html],
+                          doc.path)
+    return ChapterOutput("".join(md), dict(previous.figures), dict(previous.results), previous.data_reads,
+                         list(previous.code_pieces))
+
+
+# --- Kernels forked from one process that has paid the heavy imports --------------------------------------------
+#
+# Starting a kernel and importing a book's libraries (pandas, statsmodels, matplotlib …) costs seconds per
+# chapter, and that cost was paid once per chapter. A *kernel pool* is one helper process that imports the modules
+# the project lists (``_quarto.yml``: ``ipsreport: preload: [...]``) and then forks one child per chapter; each
+# child becomes an ordinary IPython kernel. A fork copies the process, so every chapter still gets a process of
+# its own: no variable, module global, registry or rcParams change of one chapter reaches another, and the
+# chapter's audit hook (installed by its setup cell, after the fork) sees exactly that chapter's file reads.
+# Nothing of the project is imported before the fork unless the project lists it.
+
+# The helper's program. Everything lives inside a function so that the kernels' ``__main__`` carries nothing.
+_POOL_PROGRAM = r'''
+def _ipsr_pool():
+    import json, os, signal, sys, traceback
+    failed = []
+    for name in json.loads(sys.argv[1]):
+        try:
+            __import__(name)
+        except Exception as e:  # a module that cannot be preloaded is imported by the chapter itself
+            failed.append(f"{name}: {type(e).__name__}: {e}")
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "failed": failed}) + "\n")
+    out.flush()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the chapter's subprocesses must be waitable
+                if "numpy.random" in sys.modules:
+                    # As in a fresh process (Python's own random module reseeds itself after a fork).
+                    sys.modules["numpy.random"].seed()
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                os.chdir(request["cwd"])
+                os.environ.update(request["env"])
+                sys.argv = ["ipykernel_launcher", "-f", request["connection_file"],
+                            "--HistoryManager.hist_file=:memory:"]
+                from ipykernel.kernelapp import IPKernelApp
+                IPKernelApp.launch_instance()
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 0
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        out.write(json.dumps({"pid": pid}) + "\n")
+        out.flush()
+
+
+_ipsr_pool()
+'''
+
+
+# The kernel's own modules, imported before any fork: a forked kernel is then ready in a fraction of the time.
+# Importing them creates no sockets, threads or event loops (those start in the child, with the kernel).
+_KERNEL_MODULES = ["IPython", "ipykernel.kernelapp"]
+
+
+class _ForkedKernel:
+    """Enough of jupyter_client's KernelManager for nbclient to drive a kernel the pool forked."""
+
+    ipykernel = False  # nbclient would add its own history option; the pool sets it already
+
+    def __init__(self, pid: int, connection_file: Path, log: Path):
+        self.pid: int | None = pid
+        self.connection_file = connection_file
+        self.log = log
+        self.kernel_id = f"forked-{pid}"
+        self._clients: list[Any] = []
+
+    @property
+    def has_kernel(self) -> bool:
+        return self.pid is not None
+
+    def client(self, **kwargs: Any) -> Any:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        manager = self
+
+        class _Client(BlockingKernelClient):
+            # Without a KernelManager as parent the client judges liveness by heartbeats, which a kernel still
+            # starting on a loaded machine has not sent yet; the process itself is the truth.
+            async def _async_is_alive(self) -> bool:
+                return manager.is_alive()
+
+            def is_alive(self) -> bool:
+                return manager.is_alive()
+
+        kc = _Client(**kwargs)
+        kc.load_connection_file(str(self.connection_file))
+        self._clients.append(kc)
+        return kc
+
+    def is_alive(self) -> bool:
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def interrupt_kernel(self) -> None:
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGINT)
+
+    def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        for kc in self._clients:
+            kc.stop_channels()
+        self._clients.clear()
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.pid = None
+        self.cleanup_resources()
+
+    def cleanup_resources(self, restart: bool = False) -> None:
+        self.connection_file.unlink(missing_ok=True)
+
+
+class KernelPool:
+    """One helper process with the project's heavy modules imported; :meth:`start` forks a fresh kernel from it.
+
+    Thread-safe (chapters start their kernels from several threads). :meth:`close` ends the helper; kernels
+    already started keep running until their chapter shuts them down.
+    """
+
+    def __init__(self, root: Path, work: Path, preload: list[str]):
+        self.work = work
+        self.preload = list(preload)
+        self._lock = threading.Lock()
+        self._ready: dict[str, Any] | None = None
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _POOL_PROGRAM, json.dumps([*_KERNEL_MODULES, *self.preload])],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root, text=True,
+            env={**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        )
+
+    def _reply(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RenderError("the kernel pool ended unexpectedly (set IPSREPORT_KERNELS=fresh to start every "
+                              "kernel from scratch)")
+        return json.loads(line)
+
+    @property
+    def failed(self) -> list[str]:
+        """Modules the helper could not preload (the chapters import them themselves)."""
+        with self._lock:
+            if self._ready is None:
+                self._ready = self._reply()
+            return list(self._ready.get("failed", []))
+
+    def start(self, slug: str, env: dict[str, str], cwd: Path) -> _ForkedKernel:
+        from jupyter_client.connect import write_connection_file
+
+        folder = self.work / "kernels" / slug
+        folder.mkdir(parents=True, exist_ok=True)
+        connection = folder / "connection.json"
+        write_connection_file(str(connection), **_transport(folder / "ipc"))
+        log = folder / "kernel.log"
+        with self._lock:
+            if self._ready is None:
+                self._ready = self._reply()
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({"connection_file": str(connection), "env": env, "cwd": str(cwd),
+                                               "log": str(log)}) + "\n")
+            self._proc.stdin.flush()
+            pid = int(self._reply()["pid"])
+        return _ForkedKernel(pid, connection, log)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.close()
+                self._proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> "KernelPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def preload_modules(config: dict[str, Any]) -> list[str]:
+    """``ipsreport: preload:`` of ``_quarto.yml``: module names the kernel pool imports once for every chapter."""
+    section = config.get("ipsreport") or {}
+    names = section.get("preload") or [] if isinstance(section, dict) else []
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise RenderError("_quarto.yml: ipsreport.preload must be a list of module names")
+    return names
+
+
+# A pool that outlives one render (the preview keeps one for its whole session); renders then use it and leave it
+# open instead of starting their own.
+SHARED_POOL: KernelPool | None = None
+
+
+def kernel_pool(root: Path, work: Path, config: dict[str, Any]) -> KernelPool | None:
+    """A pool forking the chapters' kernels, or None when kernels must start from scratch (no ``os.fork``, or
+    ``IPSREPORT_KERNELS=fresh`` in the environment: one fresh kernel per chapter, the reference behaviour)."""
+    if not hasattr(os, "fork") or os.environ.get("IPSREPORT_KERNELS", "fork") == "fresh":
+        return None
+    return KernelPool(root, work, preload_modules(config))

@@ -20,6 +20,7 @@ interpreter of this render, in the project folder, with Quarto's variables (``QU
   previous render for the summary (see :func:`read_changes_file`); without it the summary compares the
   top-level values of the two ``results.json``;
 - ``IPSREPORT_ENGINE``: the backend's name (``builtin`` or ``quarto``), for provenance records.
+- ``IPSREPORT_NO_CACHE=1`` (both stages, ``--no-cache`` only): redo any work a script remembers from earlier runs.
 
 A post-render script must write ``results.json`` into the output folder (without a post-render script the
 pipeline merges the chapters' values itself). A script that fails stops the render with its exit code and
@@ -311,7 +312,9 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
             ctx = RenderContext(root=root, config=config, chapters=chapters, formats=formats, use_cache=use_cache,
                                 target=target, out=out, work=work, summary=summary, console=console,
                                 env={"IPSREPORT_PROJECT_DIR": str(root), "IPSREPORT_PIPELINE": "1",
-                                     "IPSREPORT_ENGINE": backend.name})
+                                     "IPSREPORT_ENGINE": backend.name,
+                                     # --no-cache: the project's scripts must not reuse remembered work either
+                                     **({} if use_cache else {"IPSREPORT_NO_CACHE": "1"})})
             ctx.results_dir.mkdir(parents=True)
             _run_hooks(ctx, "pre-render", hooks.pre_render)  # before any chapter runs
             files = backend.render(ctx)

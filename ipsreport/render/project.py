@@ -15,7 +15,7 @@ from . import RenderError
 # The options the built-in engine understands. Anything else in _quarto.yml is an error, never dropped.
 SUPPORTED_TOP = {"project", "book", "bibliography", "csl", "execute", "fig-dpi", "fig-width", "fig-height", "fig-format",
                  "format", "lang", "filters",
-                 "author", "keywords"}
+                 "author", "keywords", "ipsreport"}
 # pre-render/post-render are run by the render pipeline (pipeline.py); render lists what Quarto renders, which
 # for the built-in engine is always the book's chapters.
 SUPPORTED_PROJECT = {"type", "output-dir", "execute-dir", "render", "pre-render", "post-render"}

@@ -55,6 +55,11 @@ QUARTO_KEYS: dict[str, str] = {
     "format.docx.fig-format": f"{_DOCX}#figures", "format.docx.fig-dpi": f"{_DOCX}#figures",
     "format.docx.reference-doc": f"{_DOCX}#format-options", "fig-format": f"{_HTML}#figures",
     "cell:fig-alt": f"{_CELLS}#figures",
+    # Project metadata of its own (the modules the built-in engine imports once before forking chapter kernels):
+    # Quarto passes unknown keys through as metadata, readable with the meta shortcode, and ignores them otherwise.
+    "ipsreport": "https://quarto.org/docs/authoring/variables.html#meta",
+    "ipsreport.preload": "https://quarto.org/docs/authoring/variables.html#meta",
+    "ipsreport.preload[]": "https://quarto.org/docs/authoring/variables.html#meta",
     "format.typst": _TYPST, "format.typst.papersize": f"{_TYPST}#layout",
     "format.typst.number-sections": f"{_TYPST}#numbering", "format.typst.fig-format": f"{_TYPST}#figures",
     "format.typst.fontsize": f"{_TYPST}#fonts", "format.typst.linestretch": f"{_TYPST}#fonts",

@@ -1,0 +1,186 @@
+"""Kernels forked from the preloading pool behave exactly like one fresh kernel per chapter.
+
+The pool (ipsreport/render/execute.py, ``KernelPool``) imports the heavy modules once and forks a kernel per
+chapter. These tests run the same chapters both ways and compare what they produce, and check that nothing a
+chapter does (a variable, the results registry, matplotlib's rcParams, a module's globals) reaches the next one.
+"""
+
+import json
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ipsreport.render import cache, execute
+from ipsreport.render.engine import render_book
+from ipsreport.render.project import read_book
+from ipsreport.render.qmd import read_qmd
+
+FIXTURE = Path(__file__).parent / "fixtures" / "book"
+PRELOAD = ["json", "pandas", "matplotlib", "matplotlib.pyplot", "great_tables", "ipsreport.results"]
+
+CONFIG = """\
+project:
+  type: book
+  output-dir: _book
+book:
+  title: "Leaks"
+  chapters:
+    - index.qmd
+    - chapters/a.qmd
+    - chapters/b.qmd
+execute:
+  echo: false
+format:
+  html: {}
+"""
+
+# Chapter a changes everything a chapter could leak; chapter b reports what it sees.
+CHAPTER_A = """\
+# A
+
+```{python}
+import json
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+from ipsreport.results import register
+leaked_variable = 41
+json.ipsr_marker = "set by chapter a"
+mpl.rcParams["lines.linewidth"] = 9.5
+register("a.value", 1)
+open("data/a.csv").read()
+```
+
+A sees `{python} leaked_variable + 1`.
+"""
+
+CHAPTER_B = """\
+# B
+
+```{python}
+import json
+import matplotlib as mpl
+from ipsreport.results import register, registered
+seen = {
+    "variable": "leaked_variable" in globals(),
+    "module_global": getattr(json, "ipsr_marker", None),
+    "linewidth": mpl.rcParams["lines.linewidth"],
+    "registry": sorted(registered()),
+}
+register("b.value", 2)
+open("data/b.csv").read()
+```
+
+B sees `{python} json.dumps(seen, sort_keys=True)`.
+"""
+
+
+@pytest.fixture
+def leak_book(tmp_path):
+    root = tmp_path / "book"
+    (root / "chapters").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "_quarto.yml").write_text(CONFIG, encoding="utf-8")
+    (root / "index.qmd").write_text("# Preface\n\nNo code.\n", encoding="utf-8")
+    (root / "chapters" / "a.qmd").write_text(CHAPTER_A, encoding="utf-8")
+    (root / "chapters" / "b.qmd").write_text(CHAPTER_B, encoding="utf-8")
+    (root / "data" / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    (root / "data" / "b.csv").write_text("y\n2\n", encoding="utf-8")
+    return root
+
+
+def _run_chapters(root: Path, work: Path, pool):
+    book = read_book(root)
+    outputs = {}
+    for ch in book.chapters:
+        doc = read_qmd(book.root, ch.path)
+        if doc.needs_kernel:
+            outputs[ch.slug] = execute.execute_chapter(book, ch, doc, work, pool)
+    return outputs
+
+
+def test_no_state_leaks_between_forked_chapters(leak_book, tmp_path):
+    work = tmp_path / "work"
+    pool = execute.KernelPool(leak_book, work, PRELOAD)
+    try:
+        assert pool.failed == []
+        outputs = _run_chapters(leak_book, work, pool)
+    finally:
+        pool.close()
+    b = outputs["b"]
+    shown = b.markdown.split("B sees ", 1)[1].strip().rstrip(".")
+    seen = json.loads(re.sub(r"\\(.)", r"\1", shown))  # the inline value is markdown-escaped
+    # matplotlib's default line width is 1.5: chapter a's 9.5 must not arrive.
+    assert seen == {"variable": False, "module_global": None, "linewidth": 1.5, "registry": []}
+    assert outputs["a"].results == {"a.value": 1} and b.results == {"b.value": 2}
+    # Each chapter's audit hook saw its own reads only.
+    assert outputs["a"].data_reads == ["a.csv"] and b.data_reads == ["b.csv"]
+    assert "A sees 42." in outputs["a"].markdown
+
+
+def test_forked_chapters_match_fresh_kernels(leak_book, tmp_path):
+    pool = execute.KernelPool(leak_book, tmp_path / "work-fork", PRELOAD)
+    try:
+        forked = _run_chapters(leak_book, tmp_path / "work-fork", pool)
+    finally:
+        pool.close()
+    fresh = _run_chapters(leak_book, tmp_path / "work-fresh", None)
+    assert {k: (o.markdown, o.figures, o.results, o.data_reads) for k, o in forked.items()} == \
+           {k: (o.markdown, o.figures, o.results, o.data_reads) for k, o in fresh.items()}
+
+
+def _without_table_ids(data: bytes) -> bytes:
+    """great_tables gives each table a random 10-letter id (different in every process, forked or not)."""
+    for ident in set(re.findall(rb'<div id=\\?"([a-z]{10})\\?" style=\\?"padding-left', data)):  # also in JSON
+        data = data.replace(ident, b"GT-TABLE-ID")
+    return data
+
+
+def test_fixture_book_identical_with_fresh_kernels(tmp_path, monkeypatch):
+    """results.json and every chapter's intermediate output (markdown, figures) of the whole fixture book, rendered
+    with forked kernels (preloading pandas, matplotlib, great_tables) and with one fresh kernel per chapter."""
+    snapshot = tmp_path / "package" / "ipsreport"
+    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "package_dir", lambda: snapshot)
+    produced = {}
+    for mode in ("fork", "fresh"):
+        project = tmp_path / mode
+        shutil.copytree(FIXTURE, project)
+        config = project / "_quarto.yml"
+        config.write_text(config.read_text(encoding="utf-8") + textwrap.dedent(f"""
+            ipsreport:
+              preload: {json.dumps(PRELOAD)}
+            """), encoding="utf-8")
+        monkeypatch.setenv("IPSREPORT_KERNELS", mode)
+        summary = render_book(project, formats=["html"], engine="builtin", use_cache=False)
+        assert len(summary.executed) == 3
+        entries = {p.relative_to(project / cache.CACHE_DIR).as_posix(): p.read_bytes()
+                   for p in sorted((project / cache.CACHE_DIR).rglob("*"))
+                   if p.is_file() and p.name not in {cache.MANIFEST, cache.MANIFEST_SUM}
+                   and p.parent.name != cache.FORMATS_DIR}  # chapter entries only
+        produced[mode] = ((project / "_book" / "results.json").read_bytes(),
+                          {name: _without_table_ids(data) for name, data in entries.items()})
+    assert any(name.endswith("chapter.md") for name in produced["fork"][1])
+    assert produced["fork"][0] == produced["fresh"][0]
+    fork, fresh = produced["fork"][1], produced["fresh"][1]
+    assert sorted(fork) == sorted(fresh)
+    assert [name for name in fork if fork[name] != fresh[name]] == []
+
+
+def test_preload_list_is_checked():
+    from ipsreport.render import RenderError
+
+    assert execute.preload_modules({"ipsreport": {"preload": ["pandas"]}}) == ["pandas"]
+    assert execute.preload_modules({}) == []
+    with pytest.raises(RenderError, match="ipsreport.preload"):
+        execute.preload_modules({"ipsreport": {"preload": "pandas"}})
+
+
+def test_a_module_that_cannot_be_preloaded_is_reported(leak_book, tmp_path):
+    pool = execute.KernelPool(leak_book, tmp_path / "work", ["json", "no_such_module_ipsr"])
+    try:
+        assert [f.split(":")[0] for f in pool.failed] == ["no_such_module_ipsr"]
+    finally:
+        pool.close()
