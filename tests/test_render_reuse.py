@@ -1,5 +1,6 @@
 """An unchanged re-render reuses the previous formats and the previous data validation; any change redoes them."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -29,15 +30,23 @@ def _kept(summary) -> set[str]:
     return {f.strip() for note in notes for f in note.split(":")[0].split(",")}
 
 
+def _files(book) -> dict:
+    """Every output file's bytes; results.json without its ``_meta`` block (render time and engine)."""
+    files = {p.name: p.read_bytes() for p in book.rglob("*") if p.is_file()}
+    results = json.loads(files.pop("results.json"))
+    results.pop("_meta", None)
+    return {**files, "results.json": results}
+
+
 def test_unchanged_render_keeps_the_formats_and_a_change_rewrites_them(project):
     first = render_book(project, formats=["html", "docx"], engine="builtin")
     assert not _kept(first)
     page = project / "_book" / "01-methods.html"
-    before = {p.name: p.read_bytes() for p in (project / "_book").rglob("*") if p.is_file()}
+    before = _files(project / "_book")
 
     again = render_book(project, formats=["html", "docx"], engine="builtin")
     assert _kept(again) == {"html", "docx"} and len(again.cached) == 3 and not again.executed
-    after = {p.name: p.read_bytes() for p in (project / "_book").rglob("*") if p.is_file()}
+    after = _files(project / "_book")
     assert after == before
 
     chapter = project / "chapters" / "01-methods.qmd"

@@ -55,6 +55,12 @@ QUARTO_KEYS: dict[str, str] = {
     "format.docx.fig-format": f"{_DOCX}#figures", "format.docx.fig-dpi": f"{_DOCX}#figures",
     "format.docx.reference-doc": f"{_DOCX}#format-options", "fig-format": f"{_HTML}#figures",
     "cell:fig-alt": f"{_CELLS}#figures",
+    "book.sidebar": "https://quarto.org/docs/websites/website-navigation.html#side-navigation",
+    "book.sidebar.tools": "https://quarto.org/docs/websites/website-tools.html",
+    "book.sidebar.tools[]": "https://quarto.org/docs/websites/website-tools.html",
+    "book.sidebar.tools[].icon": "https://quarto.org/docs/websites/website-tools.html",
+    "book.sidebar.tools[].href": "https://quarto.org/docs/websites/website-tools.html",
+    "book.sidebar.tools[].text": "https://quarto.org/docs/websites/website-tools.html",
     # Project metadata of its own (the modules the built-in engine imports once before forking chapter kernels):
     # Quarto passes unknown keys through as metadata, readable with the meta shortcode, and ignores them otherwise.
     "ipsreport": "https://quarto.org/docs/authoring/variables.html#meta",

@@ -5,6 +5,8 @@
   var status = document.getElementById("ipsr-search-status");
   var data = document.getElementById("ipsr-search-index");
   if (!input || !list || !data) { return; }
+  // Searching happens as one types; the form is never submitted (no inline handler, so pages hold none).
+  if (input.form) { input.form.addEventListener("submit", function (event) { event.preventDefault(); }); }
   var index = JSON.parse(data.textContent);
   function snippet(text, term) {
     var at = text.toLowerCase().indexOf(term);
