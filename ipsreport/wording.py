@@ -117,7 +117,8 @@ def secondary_summary(secondary, alpha: float = ALPHA) -> str:
     for r in hits.to_dict("records"):
         higher = "IPS" if r["ips_mean"] > r["tau_mean"] else "TAU"
         parts.append(f"{_lower(r['short'])} at {r['month']} months (higher in {higher}; "
-                     f"{fmt_num(r['ips_mean'])} vs {fmt_num(r['tau_mean'])}, {p_text(r['p_value'])})")
+                     f"{fmt_num(r['ips_mean'])} vs {fmt_num(r['tau_mean'])}, n = {fmt_int(r['ips_n'])} and "
+                     f"{fmt_int(r['tau_n'])}, {p_text(r['p_value'])})")
     return f"Comparisons reaching P < {fmt_num(alpha)}: " + "; ".join(parts) + "."
 
 
@@ -415,7 +416,8 @@ def clda_summary(clda, alpha: float = ALPHA) -> str:
     parts = []
     for r in hits.to_dict("records"):
         parts.append(f"{_lower(r['short'])} at {r['month']} months "
-                     f"({fmt_est_ci_text(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])})")
+                     f"({fmt_est_ci_text(r['estimate'], r['ci_low'], r['ci_high'])}, {p_text(r['p_value'])}; "
+                     f"{fmt_int(r['n_groups'])} participants)")
     return (f"Of {len(clda)} cLDA treatment effects, {len(hits)} fell below P = {fmt_num(alpha)} before adjustment: "
             + "; ".join(parts) + ".")
 
