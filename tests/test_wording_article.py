@@ -43,4 +43,4 @@ def test_prior_rates_and_recruitment_yield():
         "61% of participants found competitive work with IPS against 23% with other vocational services")
     text = w.recruitment_yield_sentence(pd.Series({"recruited": 37}), pd.Series({"recruited": 13}),
                                         pd.Series({"recruited": 26, "approached": 1017, "percent": 100 * 26 / 1017}))
-    assert "recruited 26 of 1017 people sent a pack (2.6%)" in text and "added 13" in text
+    assert "recruited 26 of 1,017 people sent a pack (2.6%)" in text and "added 13" in text
