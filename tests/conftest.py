@@ -33,3 +33,21 @@ def rendered_report(tmp_path_factory) -> Path:
     result = render_project(project)
     assert result.returncode == 0, result.stderr[-3000:]
     return project
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def docx_text(path: Path) -> str:
+    """Paragraphs, then every table cell, of a DOCX."""
+    import docx
+
+    document = docx.Document(path)
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    return "\n".join(parts)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+
+from conftest import copy_project as _copy_project, docx_text as _docx_text, pdf_text as _pdf_text
+from conftest import render_project as _render
 
 from ipsreport import feasibility, trial
 from ipsreport.data.load import load_instep, load_ips_pain
@@ -26,34 +27,8 @@ CHAPTER_PAGES = ["index.html", "introduction.html", "01-methods.html", "02-prima
                  "appendix-reproducibility.html"]
 
 
-def _copy_project(target: Path) -> Path:
-    ignore = shutil.ignore_patterns(".venv", "_book*", ".ipsreport-cache", ".git", "__pycache__", ".pytest_cache",
-                                    "*.egg-info", "tests", "benchmarks")
-    shutil.copytree(ROOT, target, ignore=ignore)
-    return target
 
 
-def _render(project: Path, formats: str = "html,pdf,docx") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ipsreport.cli", "render", "--to", formats, "--no-cache",
-                           "--engine", "builtin", "-C", str(project)],
-                          capture_output=True, text=True, timeout=1200)
-
-
-def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
-
-
-def _docx_text(path: Path) -> str:
-    import docx
-
-    document = docx.Document(path)
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.extend(cell.text for cell in row.cells)
-    return "\n".join(parts)
 
 
 def _page_text(book: Path, page: str) -> str:

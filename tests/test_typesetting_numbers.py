@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import docx_text as _docx_text, pdf_text as _pdf_text
+
 pytestmark = pytest.mark.slow
 
 # '0.000' as a whole number (not 10.0001 or 0.0005).
@@ -33,21 +35,6 @@ def _html_text(book: Path) -> dict[str, str]:
     return texts
 
 
-def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
-
-
-def _docx_text(path: Path) -> str:
-    import docx
-
-    document = docx.Document(path)
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.extend(cell.text for cell in row.cells)
-    return "\n".join(parts)
 
 
 def _problems(name: str, text: str) -> list[str]:

@@ -7,7 +7,6 @@ Jupyter kernels (with a per-chapter cache) and writes HTML, PDF (Typst) and DOCX
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -17,7 +16,7 @@ from typing import Any
 from . import RenderError
 from . import cache as _cache
 from . import execute as _execute
-from .pipeline import RenderContext, _format_of, run_pipeline
+from .pipeline import RenderContext, _format_of, run_pipeline, write_chapter_results
 from .project import Book, read_book, read_notice
 from .qmd import Document, read_qmd
 from .summary import RenderSummary, print_summary
@@ -130,16 +129,8 @@ class BuiltinBackend:
                     _cache.record_format(book.root, fmt, key, out,
                                          [n for n in written if _format_of(Path(n)) == fmt])
         summary.kernels_started = _execute.KERNEL_STARTS - kernels_before
-        files: dict[str, Path | None] = {}
-        for ch in book.chapters:
-            values = outputs[ch.slug].results
-            if values:
-                path = ctx.results_dir / f"{ch.slug}.json"
-                path.write_text(json.dumps(values), encoding="utf-8")
-                files[ch.path] = path
-            else:
-                files[ch.path] = None
-        return files
+        return write_chapter_results(ctx.results_dir,
+                                     [(ch.path, ch.slug, outputs[ch.slug].results) for ch in book.chapters])
 
 
 def _reuse_formats(ctx: RenderContext, book: Book, outputs: dict, notice: str | None) -> dict[str, str]:

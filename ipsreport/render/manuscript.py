@@ -31,7 +31,7 @@ from .crossref import XREF_PREFIXES, number_book
 from .frontmatter import authors_from_metadata, placeholders
 from .include import INCLUDE, include_target
 from .lines import Anchor, line_marks, locate
-from .pipeline import RenderContext
+from .pipeline import RenderContext, write_chapter_results
 from .profile import read_project_config
 from .project import Book, Chapter, read_book, read_notice
 from .qmd import Document, read_qmd
@@ -346,16 +346,8 @@ class ManuscriptBackend:
                 raise RenderError("--strict: the manuscript is not ready for submission:\n  " + "\n  ".join(problems),
                                   problems)
 
-        files: dict[str, Path | None] = {}
-        for ch in [*book.chapters, article_ch]:
-            values = outputs[ch.slug].results
-            if values:
-                path = ctx.results_dir / f"{ch.slug}.json"
-                path.write_text(json.dumps(values), encoding="utf-8")
-                files[ch.path] = path
-            else:
-                files[ch.path] = None
-        return files
+        return write_chapter_results(ctx.results_dir, [(ch.path, ch.slug, outputs[ch.slug].results)
+                                                       for ch in [*book.chapters, article_ch]])
 
     def _author_metadata(self) -> Any:
         """The project-wide ``author`` (Quarto's author schema), else ``book.author``."""

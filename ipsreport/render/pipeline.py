@@ -359,3 +359,18 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
     summary.files = sorted((_shown(p, root), p.stat().st_size) for p in target.rglob("*") if p.is_file())
     summary.elapsed = time.perf_counter() - start
     return summary
+
+
+def write_chapter_results(results_dir: Path, chapters: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Path | None]:
+    """Write each chapter's registered values (``(path, slug, values)``) as ``<slug>.json`` in ``results_dir``;
+    the map from chapter path to its file (None for a chapter that registered nothing) is what a backend's
+    ``render`` returns."""
+    files: dict[str, Path | None] = {}
+    for path, slug, values in chapters:
+        if values:
+            target = results_dir / f"{slug}.json"
+            target.write_text(json.dumps(values), encoding="utf-8")
+            files[path] = target
+        else:
+            files[path] = None
+    return files
