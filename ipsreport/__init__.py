@@ -22,6 +22,8 @@ _ATTRIBUTES = {
     "reported_p": "ipsreport.results",
     "reported_est_ci": "ipsreport.results",
     "reported_est_ci_text": "ipsreport.results",
+    "keyed": "ipsreport.results",
+    "keyed_frame": "ipsreport.results",
     "fmt_est_ci": "ipsreport.format",
     "fmt_est_ci_text": "ipsreport.format",
     "fmt_hours": "ipsreport.format",

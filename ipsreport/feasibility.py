@@ -650,7 +650,7 @@ def all_results(instep) -> dict:
     for row in by_method.to_dict("records"):
         m = row["method"]
         for k in ("approached", "enquiries", "ineligible", "ineligible_in_paid_work", "not_contactable", "recruited",
-                  "percent"):
+                  "percent", "ci_low", "ci_high", "approaches_per_recruit"):
             value = row[k]
             if not (isinstance(value, float) and math.isnan(value)):
                 out[f"recruitment.{m}.{k}"] = value
@@ -663,6 +663,8 @@ def all_results(instep) -> dict:
     counts = p["arm"].value_counts()
     out |= {"arm.ips.n": int(counts.get("IPS", 0)), "arm.tau.n": int(counts.get("TAU", 0)),
             "allocation.randomised": int((p["allocation"] == "randomised").sum())}
+    for row in allocation_by_arm(p).to_dict("records"):
+        out |= {f"allocation_by_arm.{row['allocation']}.{k}": int(row[k]) for k in ("ips", "tau", "total")}
     for row in return_patterns(p, f).to_dict("records"):
         g = row["group"]
         out |= {f"retention.all_returned.{g}.count": row["all_returned"],
@@ -707,7 +709,8 @@ def all_results(instep) -> dict:
     out |= {f"work_pattern.tau.{k}": v for k, v in work_patterns(p, f, "TAU").items()}
     out["employers.themes"] = len(instep.employer_themes)
     for row in employment_known_12m(p, f).to_dict("records"):
-        out |= {f"employment_known_12m.{row['group']}.{k}": row[k] for k in ("count", "n", "percent")}
+        out |= {f"employment_known_12m.{row['group']}.{k}": row[k]
+                for k in ("count", "n", "percent", "ci_low", "ci_high")}
     for row in paid_work_12m(p, f).to_dict("records"):
         base = f"paid_work_12m.{row['basis']}.{row['arm'].lower()}"
         out |= {f"{base}.{k}": row[k] for k in ("count", "n", "percent", "ci_low", "ci_high")}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+from .printed import prose
+
 __all__ = [
     "round_half_up",
     "fmt_num",
@@ -48,6 +50,13 @@ def round_half_up(value: float, decimals: int) -> Decimal:
     return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+def _shown(value, text: str, printed: str | None = None):
+    """``text`` shown for ``value``: through the registry when the value remembers its key (recorded as the
+    printed form ``printed``, by default ``text``)."""
+    reported_as = getattr(value, "reported_as", None)
+    return reported_as(text, printed) if reported_as is not None else text
+
+
 def fmt_num(value, decimals: int = 2) -> str:
     """A number at fixed decimals with a typographic minus and thousands separators; '–' for a missing value."""
     if is_missing(value):
@@ -55,7 +64,7 @@ def fmt_num(value, decimals: int = 2) -> str:
     text = f"{round_half_up(value, decimals):,f}"
     if text.startswith("-"):
         text = text[1:] if set(text[1:]) <= set("0.") else MINUS + text[1:]
-    return text
+    return _shown(value, text)
 
 
 def fmt_int(value) -> str:
@@ -63,7 +72,7 @@ def fmt_int(value) -> str:
     if is_missing(value):
         return DASH
     n = int(round(value))
-    return (MINUS if n < 0 else "") + f"{abs(n):,d}"
+    return _shown(value, (MINUS if n < 0 else "") + f"{abs(n):,d}")
 
 
 def fmt_hours(value) -> str:
@@ -76,34 +85,40 @@ def fmt_pct(value, decimals: int = DECIMALS["percent"]) -> str:
     return fmt_num(value, decimals)
 
 
+@prose
 def fmt_p(p, decimals: int = DECIMALS["p"]) -> str:
     """P values as journals print them: three decimals, '<0.001' below that."""
     if is_missing(p):
         return DASH
     floor = 10.0**-decimals
     if p < floor:
-        return f"<{floor:.{decimals}f}"
+        bound = f"{floor:.{decimals}f}"
+        return "<" + _shown(p, bound, printed="<" + bound)
     return fmt_num(p, decimals)
 
 
+@prose
 def fmt_n_pct(count, percent, decimals: int = DECIMALS["percent"]) -> str:
     if is_missing(count):
         return DASH
     return f"{fmt_int(count)} ({fmt_pct(percent, decimals)})"
 
 
+@prose
 def fmt_mean_sd(mean, sd, decimals: int = 2) -> str:
     if is_missing(mean):
         return DASH
     return f"{fmt_num(mean, decimals)} ({fmt_num(sd, decimals)})"
 
 
+@prose
 def fmt_ci(low, high, decimals: int = 2) -> str:
     """'0.56–5.56'; with a negative limit '−25.2 to 24.1', since a dash next to a minus sign misleads."""
     a, b = fmt_num(low, decimals), fmt_num(high, decimals)
     return f"{a} to {b}" if MINUS in a + b else f"{a}{DASH}{b}"
 
 
+@prose
 def fmt_est_ci(estimate, low, high, decimals: int = 2) -> str:
     """'1.76 (0.56–5.56)'."""
     if is_missing(estimate):
@@ -111,6 +126,7 @@ def fmt_est_ci(estimate, low, high, decimals: int = 2) -> str:
     return f"{fmt_num(estimate, decimals)} ({fmt_ci(low, high, decimals)})"
 
 
+@prose
 def fmt_est_ci_text(estimate, low, high, decimals: int = 2) -> str:
     """An estimate with its interval for running text, naming the interval: '1.76 (95% CI 0.56–5.56)'."""
     if is_missing(estimate):

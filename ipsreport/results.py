@@ -18,6 +18,7 @@ files into ``_book/results.json``: the values at the top level under their keys,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .format import DASH, fmt_int, fmt_num, fmt_p
+from .printed import Markup, Phrase, Reported, in_prose, mark, prose
 
 __all__ = [
     "register",
@@ -43,6 +45,13 @@ __all__ = [
     "reported_est_ci_text",
     "Reported",
     "Phrase",
+    "Markup",
+    "Num",
+    "Count",
+    "keyed",
+    "keyed_frame",
+    "prose",
+    "print_keyed",
     "UnitRule",
     "UNIT_RULES",
     "unit_of",
@@ -306,54 +315,6 @@ def clear() -> None:
 
 # -- printing registered values in prose ----------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~^$@:&\"'=])")
-
-
-def _md_escape(text: str) -> str:
-    """Backslash-escape markdown punctuation so that a printed form arrives in the text literally."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-@dataclass(frozen=True)
-class Reported:
-    """A registered value as printed in prose: ``key``, ``value``, ``unit`` and ``text`` (its printed form).
-
-    ``str()`` and ``repr()`` give the printed form (what the built-in engine and Quarto's plain-text rule
-    insert); ``_repr_markdown_`` gives a pandoc span ``[38.2]{.reported data-key="…"}`` with the text escaped,
-    which Quarto inserts as markdown, so that the HTML can mark a changed number and show its key on hover.
-    """
-
-    key: str
-    value: Any
-    unit: str
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_markdown_(self) -> str:
-        return f'[{_md_escape(self.text)}]{{.reported data-key="{self.key}" title="{self.key}"}}'
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """Plain text and :class:`Reported` values printed together (``2.35 (0.95–5.80)``): the same display
-    rules, with each value keeping its own span."""
-
-    parts: tuple[Any, ...]
-
-    def __str__(self) -> str:
-        return "".join(str(p) for p in self.parts)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_markdown_(self) -> str:
-        return "".join(p._repr_markdown_() if isinstance(p, Reported) else _md_escape(str(p)) for p in self.parts)
-
 
 def reported(key: str, decimals: int | None = None) -> Reported:
     """The registered value ``key`` as printed in prose (at ``decimals`` instead of its unit's default when
@@ -391,6 +352,188 @@ def reported_est_ci_text(estimate: str, low: str, high: str) -> Phrase:
     prints an estimate in running text."""
     est, *rest = reported_est_ci(estimate, low, high).parts
     return Phrase((est, " (95% CI ", *rest[1:]))
+
+
+# -- values that remember their key: numbers printed through wording functions -----------------------------
+#
+# A chapter hands a wording function its rows and results *keyed* (:func:`keyed`, :func:`keyed_frame`): every
+# field whose registry key is known becomes a :class:`Num` or :class:`Count`, a plain float or int that also
+# carries its key. The formatting functions of :mod:`ipsreport.format` hand such a value's printed text to its
+# ``reported_as`` method, which records it as the page's printed form and returns a :class:`Reported`.
+
+
+class Num(float):
+    """A registered float that remembers its ``key``; arithmetic on it gives plain floats."""
+
+    key: str
+
+    def __new__(cls, value: float, key: str) -> "Num":
+        self = super().__new__(cls, value)
+        self.key = key
+        return self
+
+    def reported_as(self, text: str, printed: str | None = None) -> Any:
+        return print_keyed(self, text, printed)
+
+    def _repr_markdown_(self) -> str:
+        """As an inline value on its own: its key's default printed form, through the registry."""
+        return reported(self.key)._repr_markdown_()
+
+    def __reduce__(self):
+        return (float, (float(self),))
+
+
+class Count(int):
+    """A registered integer that remembers its ``key``; ``f"{count}"`` prints it as :func:`fmt_int` does,
+    through the registry."""
+
+    key: str
+
+    def __new__(cls, value: int, key: str) -> "Count":
+        self = super().__new__(cls, value)
+        self.key = key
+        return self
+
+    def __format__(self, spec: str) -> str:
+        if spec in ("", "d"):
+            return str(print_keyed(self, fmt_int(int(self))))
+        return int.__format__(int(self), spec)
+
+    def reported_as(self, text: str, printed: str | None = None) -> Any:
+        return print_keyed(self, text, printed)
+
+    def _repr_markdown_(self) -> str:
+        """As an inline value on its own: printed as :func:`fmt_int` prints a count, through the registry."""
+        return print_keyed(self, fmt_int(int(self)))._repr_markdown_()
+
+    def __reduce__(self):
+        return (int, (int(self),))
+
+
+def print_keyed(value: Any, text: str, printed: str | None = None) -> Any:
+    """``text``, shown for ``value``: unchanged for a plain value; for a :class:`Num`/:class:`Count` recorded as
+    its key's printed form (``printed`` when the sentence shows only part of it, as ``P < 0.001`` shows 0.001 of
+    <0.001) and returned as a :class:`Reported` (inside a :func:`prose` function, as marked text that the
+    decorator turns back into one)."""
+    key = getattr(value, "key", None)
+    if key is None or key not in _reported:
+        return text
+    forms = _reported[key].setdefault("printed", [])
+    if (printed or text) not in forms:
+        forms.append(printed or text)
+        _write_through()
+    shown = Reported(key, _values[key], _reported[key]["unit"], text)
+    return mark(shown) if in_prose() else shown
+
+
+def _keyed_value(value: Any, key: str) -> Any:
+    """``value`` as a :class:`Num`/:class:`Count` for ``key`` when ``key`` is registered with that value."""
+    if key not in _values or isinstance(value, (bool, str, np.bool_)) or value is None:
+        return value
+    plain = _plain(value) if isinstance(value, (int, float, np.generic)) else None
+    if plain is None or not _same(_values[key], plain):
+        return value
+    registered_value = _values[key]
+    return Count(registered_value, key) if isinstance(registered_value, int) else Num(plain, key)
+
+
+def _candidates(prefix: str, name: str, names: Mapping[str, str] | None) -> list[str]:
+    if names and name in names:
+        return [f"{prefix}.{names[name]}"]
+    out = [f"{prefix}.{name}"]
+    head, sep, tail = name.partition("_")
+    if sep:
+        out.append(f"{prefix}.{head}.{tail}")  # ips_percent → ips.percent
+    return out
+
+
+class Keyed:
+    """A row (a mapping or a pandas Series) or a result object whose fields come back as :class:`Num`/:class:`Count`
+    when their key is registered: the key of field ``f`` under ``prefix`` is ``prefix.f``, else with the first
+    underscore as a dot (``ips_percent`` → ``prefix.ips.percent``), or as ``names`` maps it. Any other field,
+    and any other attribute, is the wrapped object's own."""
+
+    def __init__(self, source: Any, prefix: str, names: Mapping[str, str] | None = None):
+        self._source, self._prefix, self._names = source, prefix, dict(names or {})
+
+    def _key_value(self, name: str, value: Any) -> Any:
+        for key in _candidates(self._prefix, name, self._names):
+            keyed_value = _keyed_value(value, key)
+            if keyed_value is not value:
+                return keyed_value
+        return value
+
+    def __getitem__(self, name):
+        return self._key_value(name, self._source[name]) if isinstance(name, str) else self._source[name]
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._key_value(name, getattr(self._source, name))
+
+    def derived(self, name: str, value: Any) -> Any:
+        """``value``, computed by the caller from this source (a percentage of a proportion, a sum of counts),
+        keyed as ``prefix.name`` when registered there with that value."""
+        return self._key_value(name, value)
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except (KeyError, IndexError):
+            return default
+
+    def __contains__(self, name) -> bool:
+        return name in self._source
+
+    def __iter__(self):
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
+def keyed(source: Any, prefix: str, names: Mapping[str, str] | None = None) -> Keyed:
+    """``source`` with its registered fields as values that remember their key (see :class:`Keyed`)."""
+    return Keyed(source, prefix, names)
+
+
+def keyed_frame(frame, prefix_of, names: Mapping[str, Any] | None = None, derived: str | None = None):
+    """A copy of ``frame`` whose numeric cells are :class:`Num`/:class:`Count` where their key is registered:
+    ``prefix_of(row)`` gives a row's key prefix, and each column's key under it follows :class:`Keyed`'s rule;
+    a column that ``names`` maps to a function gets its key from that function of the row instead (for a value
+    registered under another branch, e.g. ``secondary.welch.m6.odi.p_value``). Numeric columns become object
+    columns; comparisons, sums and sorting work as before.
+
+    With ``derived`` (a key prefix), a sentence that counts or sums over the frame reports what it derives
+    through the frame's ``attrs["derived"]``: ``derive(name, value)`` registers ``value`` under
+    ``derived.name`` and returns it keyed (how many comparisons fell below the significance level, say)."""
+    import pandas as pd
+
+    names = dict(names or {})
+    relative = {k: v for k, v in names.items() if not callable(v)}
+    out = frame.copy()
+    records = frame.to_dict("records")
+    prefixes = [prefix_of(r) for r in records]
+    for column in frame.columns:
+        if not isinstance(column, str) or frame[column].dtype.kind not in "iuf":
+            continue
+        cells = []
+        for prefix, record in zip(prefixes, records):
+            value = record[column]
+            if callable(names.get(column)):
+                cells.append(_keyed_value(value, names[column](record)))
+            else:
+                cells.append(Keyed(record, prefix, relative)[column] if prefix else value)
+        out[column] = pd.Series(cells, index=frame.index, dtype=object)
+    if derived:
+        out.attrs["derived"] = functools.partial(_register_derived, derived)
+    return out
+
+
+def _register_derived(prefix: str, name: str, value: Any) -> Any:
+    key = f"{prefix}.{name}"
+    register(key, value)
+    return _keyed_value(value, key)
 
 
 # -- merging and comparing ------------------------------------------------------------------------------

@@ -50,6 +50,9 @@ __all__ = [
     "holm_families",
     "withdrawal_by_arm",
     "robustness_results",
+    "design_results",
+    "phase_key",
+    "phase_count_results",
     "covariate_labels",
 ]
 
@@ -358,6 +361,7 @@ def employment_results(employment: pd.DataFrame) -> dict:
                     f"{m}.{arm}.percent": r[f"{arm}_percent"]}
         out |= {f"{m}.{k}": r[k] for k in ("p_value", "odds_ratio", "or_ci_low", "or_ci_high", "risk_difference",
                                            "rd_ci_low", "rd_ci_high")}
+        out[f"{m}.n"] = int(r["ips_n"] + r["tau_n"])
         out[f"{m}.test"] = r["test"]
     return out
 
@@ -729,9 +733,9 @@ def welch_results(secondary: pd.DataFrame) -> dict:
 
 
 def clda_results(clda: pd.DataFrame) -> dict:
-    """``clda.m{month}.{outcome}.{estimate,ci_low,ci_high,p_value}`` (caller adds ``secondary``)."""
+    """``clda.m{month}.{outcome}.{estimate,ci_low,ci_high,p_value,n_groups}`` (caller adds ``secondary``)."""
     return {f"clda.m{r['month']}.{r['outcome']}.{s}": r[s] for r in clda.to_dict("records")
-            for s in ("estimate", "ci_low", "ci_high", "p_value")}
+            for s in ("estimate", "ci_low", "ci_high", "p_value", "n_groups")}
 
 
 def holm_results(holm: pd.DataFrame) -> dict:
@@ -747,17 +751,24 @@ def phase_results(mh: MantelHaenszelResult, month: int = 12) -> dict:
 
 
 def bounds_results(bounds: pd.DataFrame, month: int = 12) -> dict:
-    """``bounds.m12.{ips_favoured,tau_favoured}.{odds_ratio,p_value}`` (caller adds ``primary``)."""
+    """``bounds.m12.{ips_favoured,tau_favoured}.{odds_ratio,or_ci_low,or_ci_high,p_value}`` and the missing
+    outcomes the bounds fill in, ``bounds.m12.ips_favoured.{ips_missing,tau_missing}`` (caller adds ``primary``)."""
     rows = bounds.set_index("scenario")
-    return {f"bounds.m{month}.{s}.{k}": rows.loc[s, k] for s in ("ips_favoured", "tau_favoured")
-            for k in ("odds_ratio", "p_value")}
+    out = {f"bounds.m{month}.{s}.{k}": rows.loc[s, k] for s in ("ips_favoured", "tau_favoured")
+           for k in ("odds_ratio", "or_ci_low", "or_ci_high", "p_value")}
+    return out | {f"bounds.m{month}.ips_favoured.{k}": int(rows.loc["ips_favoured", k])
+                  for k in ("ips_missing", "tau_missing")}
 
 
 def adjusted_results(adjusted: StandardisedEffects, month: int = 12) -> dict:
     """``adjusted.m12.{odds_ratio,…,rd_ci_high}`` (caller adds ``primary``)."""
     keys = ("odds_ratio", "or_ci_low", "or_ci_high", "risk_ratio", "rr_ci_low", "rr_ci_high", "risk_difference",
             "rd_ci_low", "rd_ci_high")
-    return {f"adjusted.m{month}.{k}": getattr(adjusted, k) for k in keys}
+    out = {f"adjusted.m{month}.{k}": getattr(adjusted, k) for k in keys}
+    out[f"adjusted.m{month}.risk_treated_percent"] = 100 * adjusted.risk_treated
+    out[f"adjusted.m{month}.risk_control_percent"] = 100 * adjusted.risk_control
+    out[f"adjusted.m{month}.n"] = int(adjusted.n)
+    return out
 
 
 def robustness_results(data, design_inputs: dict) -> dict:
@@ -777,3 +788,27 @@ def robustness_results(data, design_inputs: dict) -> dict:
     adjusted = adjusted_primary(p, e, design_inputs["adjustment_covariates"], boundary)
     out |= {f"primary.{k}": v for k, v in adjusted_results(adjusted).items()}
     return out
+
+
+def design_results(design: dict) -> dict:
+    """The design inputs the prose states, under ``design.…`` keys (the caller adds nothing): the sample-size
+    assumptions as percentages, the significance levels, the HSCL-25 cut-off and the recruitment target. They
+    are inputs from ``config/design.yaml``, registered so that a changed assumption shows in the change report."""
+    s = design["sample_size"]
+    return {"design.sample_size.ips_percent": 100 * s["p_ips"],
+            "design.sample_size.control_percent": 100 * s["p_control"],
+            "design.sample_size.alpha": s["alpha"], "design.sample_size.power_percent": 100 * s["power"],
+            "design.alpha": design["alpha"], "design.hscl_cutoff": design["hscl_cutoff"],
+            "design.recruitment_target": int(design["recruitment_target"])}
+
+
+def phase_key(phase: str) -> str:
+    """A key part for an allocation phase: ``2:1`` → ``2_to_1``."""
+    return str(phase).replace(":", "_to_")
+
+
+def phase_count_results(by_phase: pd.DataFrame, month: int = 12) -> dict:
+    """The counts of the phase-stratified comparison, ``phase_stratified.m12.{phase}.{ips,tau}.{employed,n}``
+    with the phase as :func:`phase_key` writes it (caller adds ``primary``)."""
+    return {f"phase_stratified.m{month}.{phase_key(r['phase'])}.{arm}.{k}": int(r[f"{arm}_{k}"])
+            for r in by_phase.to_dict("records") for arm in ("ips", "tau") for k in ("employed", "n")}

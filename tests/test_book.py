@@ -32,7 +32,9 @@ CHAPTER_PAGES = ["index.html", "introduction.html", "01-methods.html", "02-prima
 
 
 def _page_text(book: Path, page: str) -> str:
-    return BeautifulSoup((book / page).read_text(encoding="utf-8"), "lxml").get_text(" ", strip=True)
+    """A page's text as a reader sees it: inline elements (a printed value's span) joined without spaces, runs
+    of white space as one space."""
+    return " ".join(BeautifulSoup((book / page).read_text(encoding="utf-8"), "lxml").get_text().split())
 
 
 @pytest.fixture(scope="module")

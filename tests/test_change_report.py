@@ -45,6 +45,7 @@ def updated(tmp_path_factory):
     first = _render(project)
     assert first.returncode == 0, first.stderr[-3000:]
     old = json.loads((project / "_book" / "results.json").read_text())
+    old_pages = {page.name: page.read_text(encoding="utf-8") for page in (project / "_book").glob("*.html")}
     data = project / "data" / "ips-pain"
     emp = pd.read_csv(data / "employment.csv", dtype=str, keep_default_na=False)
     arms = pd.read_csv(data / "participants.csv", dtype=str, keep_default_na=False).set_index("participant_id")["arm"]
@@ -57,7 +58,8 @@ def updated(tmp_path_factory):
     second = _render(project)
     assert second.returncode == 0, second.stderr[-3000:]
     new = json.loads((project / "_book" / "results.json").read_text())
-    return project, old, new, {"participant": pid, "rows": int(rows.sum()), "console": second.stderr}
+    return project, old, new, {"participant": pid, "rows": int(rows.sum()), "console": second.stderr,
+                               "old_pages": old_pages}
 
 
 def _newest_render(project: Path) -> BeautifulSoup:
@@ -155,3 +157,49 @@ def test_diff_command_prints_the_same_comparison(updated, tmp_path):
     assert listed == expected
     assert f"{len(expected)} reported value(s) changed their printed form." in result.output
     assert "data/ips-pain/employment.csv (changed)" in result.output
+
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+RENDER_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+
+
+def _prose(page: str, keys: set[str]) -> list[str]:
+    """The text of a page's paragraphs outside tables (with their notes) and figures, with every printed value
+    of ``keys`` (a ``span.reported``) replaced by a placeholder."""
+    soup = BeautifulSoup(page, "lxml")
+    main = soup.select_one("main") or soup
+    for note in main.select(".ipsr-changes-note"):
+        note.decompose()
+    for span in main.select("span.reported[data-key]"):
+        if span["data-key"] in keys:
+            span.replace_with("\u00a7")
+    for float_ in main.select("table, figure, .ipsr-float"):
+        float_.decompose()
+    # The render's own time (the appendix's provenance line) is not a result.
+    return [RENDER_TIME.sub("", p.get_text()) for p in main.find_all(["p", "li"])]
+
+
+def test_every_number_that_moved_in_the_prose_is_a_marked_changed_value(updated):
+    """Numbers in the prose go through the registry: after the data update, a paragraph of any page differs
+    from its earlier version only where a printed value of a changed key stands, and each such value is
+    highlighted. A number printed outside the registry that moved would make a paragraph differ."""
+    project, old, new, info = updated
+    a, b = _printed(old), _printed(new)
+    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    pages = sorted(name for name in info["old_pages"] if name not in ("changes.html", "versions.html"))
+    assert "02-primary-outcome.html" in pages and "index.html" in pages
+    moved_pages = 0
+    for name in pages:
+        new_page = (project / "_book" / name).read_text(encoding="utf-8")
+        before, after = _prose(info["old_pages"][name], changed), _prose(new_page, changed)
+        assert len(before) == len(after), name
+        for old_text, new_text in zip(before, after):
+            # Words may follow a number (a status whose count was zero is named once it is not); numbers may not.
+            assert NUMBER.findall(old_text) == NUMBER.findall(new_text), \
+                f"{name}: a number moved outside a marked value:\n{old_text}\n{new_text}"
+        soup = BeautifulSoup(new_page, "lxml")
+        marked = soup.select("span.reported[data-key]")
+        for span in marked:
+            assert ("changed" in span["class"]) == (span["data-key"] in changed), (name, span)
+        moved_pages += any("changed" in s["class"] for s in marked)
+    assert moved_pages >= 3  # the abstract, the primary outcome and the ancillary analysis

@@ -119,7 +119,7 @@ def _running_text(book: Path) -> dict[str, list[str]]:
             tag.decompose()
         for tag in content.select(".ipsr-table-notes, #refs"):
             tag.decompose()
-        out[page.name] = [" ".join(p.get_text(" ", strip=True).split()) for p in content.find_all(["p", "li"])]
+        out[page.name] = [" ".join(p.get_text().split()) for p in content.find_all(["p", "li"])]
     return out
 
 
