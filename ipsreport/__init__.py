@@ -12,7 +12,7 @@ import importlib
 __version__ = "0.1.0"
 
 _MODULES = {"feasibility", "figures", "format", "markup", "tables", "trial", "wording", "results", "concordance",
-            "provenance", "changes"}
+            "provenance", "changes", "article"}
 _ATTRIBUTES = {
     "load_ips_pain": "ipsreport.data.load",
     "load_instep": "ipsreport.data.load",
@@ -24,6 +24,7 @@ _ATTRIBUTES = {
     "reported_est_ci_text": "ipsreport.results",
     "keyed": "ipsreport.results",
     "keyed_frame": "ipsreport.results",
+    "value": "ipsreport.results",
     "fmt_est_ci": "ipsreport.format",
     "fmt_est_ci_text": "ipsreport.format",
     "fmt_hours": "ipsreport.format",

@@ -650,10 +650,12 @@ def all_results(instep) -> dict:
     for row in by_method.to_dict("records"):
         m = row["method"]
         for k in ("approached", "enquiries", "ineligible", "ineligible_in_paid_work", "not_contactable", "recruited",
-                  "percent", "ci_low", "ci_high", "approaches_per_recruit"):
-            value = row[k]
+                  "percent", "ci_low", "ci_high", "approaches_per_recruit", "after_closure"):
+            value = row.get(k, math.nan)
             if not (isinstance(value, float) and math.isnan(value)):
                 out[f"recruitment.{m}.{k}"] = value
+        if row["approached"] and not math.isnan(row["approached"]):
+            out[f"recruitment.{m}.enquiries_percent"] = 100 * row["enquiries"] / row["approached"]
     for row in recruitment_by_setting(by_method).to_dict("records"):
         out[f"recruited.{row['setting']}"] = row["recruited"]
         out[f"approached.{row['setting']}"] = row["approached"]

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Reported", "Markup", "Phrase", "prose", "in_prose", "mark", "md_escape"]
+__all__ = ["Reported", "Markup", "Phrase", "prose", "in_prose", "md_escape"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~^$@:&\"'=])")
 
@@ -28,6 +29,17 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~^$@:&\"'=])")
 def md_escape(text: str) -> str:
     """Backslash-escape markdown punctuation so that a printed form arrives in the text literally."""
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# The characters Quarto's plain-text rule escapes in a string shown inline (``asEscapedMarkdown``, see
+# ``ipsreport/render/inline.py``): the text between a phrase's values is escaped as it would be if the whole
+# sentence were a plain string, so that pandoc's smart quotes and dashes treat it exactly as before.
+_PLAIN_ESCAPED = re.compile(r"([\\`*_{}\[\]()>#+,\-.!])")
+
+
+def plain_escape(text: str) -> str:
+    """``text`` escaped as Quarto escapes a plain string shown inline."""
+    return _PLAIN_ESCAPED.sub(r"\\\1", text)
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ class Phrase:
 
     def _repr_markdown_(self) -> str:
         return "".join(p._repr_markdown_() if isinstance(p, Reported) else str(p) if isinstance(p, Markup)
-                       else md_escape(str(p)) for p in self.parts)
+                       else plain_escape(str(p)) for p in self.parts)
 
     @property
     def data(self) -> str:
@@ -107,7 +119,10 @@ def _as_phrase(text: str, markdown: bool) -> Phrase:
     for match in _MARKED.finditer(text):
         if match.start() > at:
             parts.append(Markup(text[at:match.start()]) if markdown else text[at:match.start()])
-        parts.append(_pending[int(match.group(1))])
+        index = int(match.group(1))
+        if index >= len(_pending) or _pending[index].text != match.group(2):
+            raise ValueError("a printed value reached a sentence other than the one that printed it")
+        parts.append(_pending[index])
         at = match.end()
     if at < len(text):
         parts.append(Markup(text[at:]) if markdown else text[at:])
@@ -119,8 +134,9 @@ def _as_phrase(text: str, markdown: bool) -> Phrase:
 def prose(function):
     """Decorate a wording function whose sentence may print keyed values: a sentence that printed none comes
     back as it was (a string or Markdown); one that did comes back as a :class:`Phrase` with a span per value.
-    Called from inside another such function, it hands its caller the marked text instead."""
-    from IPython.display import Markdown
+    Called from inside another such function, it hands its caller the marked text instead. A function that
+    printed a value must return its sentence (a string, Markdown or a Phrase); anything else is an error, so
+    that marked text cannot leave it."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -130,21 +146,30 @@ def prose(function):
         _prose_depth += 1
         try:
             result = function(*args, **kwargs)
-        finally:
-            _prose_depth -= 1
-        try:
             if isinstance(result, Phrase):
                 return result if outermost else _marked_text(result)
-            markdown = isinstance(result, Markdown)
+            markdown = _is_markdown(result)
             text = result.data if markdown else result
-            if not outermost or not isinstance(text, str) or _OPEN not in text:
+            if not isinstance(text, str):
+                if len(_pending) > start:
+                    raise TypeError(f"{function.__name__} printed a value but returned a "
+                                    f"{type(result).__name__}, not its sentence")
+                return result
+            if not outermost or _OPEN not in text:
                 return result
             return _as_phrase(text, markdown)
         finally:
+            _prose_depth -= 1
             if outermost:
                 del _pending[start:]
 
     return wrapper
+
+
+def _is_markdown(value: Any) -> bool:
+    """Whether ``value`` is an ``IPython.display.Markdown`` (without importing IPython when it is not loaded)."""
+    display = sys.modules.get("IPython.display")
+    return display is not None and isinstance(value, display.Markdown)
 
 
 def mark(value: Reported) -> str:

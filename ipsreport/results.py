@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .format import DASH, fmt_int, fmt_num, fmt_p
-from .printed import Markup, Phrase, Reported, in_prose, mark, prose
+from .printed import Phrase, Reported, in_prose, mark
 
 __all__ = [
     "register",
@@ -45,12 +45,11 @@ __all__ = [
     "reported_est_ci_text",
     "Reported",
     "Phrase",
-    "Markup",
     "Num",
     "Count",
     "keyed",
     "keyed_frame",
-    "prose",
+    "value",
     "print_keyed",
     "UnitRule",
     "UNIT_RULES",
@@ -218,9 +217,15 @@ def slug(text: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Turn numpy scalars into JSON-ready Python values; NaN becomes None."""
+    """Turn numpy scalars and keyed numbers into JSON-ready Python values; NaN becomes None."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool) and type(value) is not int:
+        value = int(value)  # a Count
+    elif isinstance(value, float) and type(value) is not float:
+        value = float(value)  # a Num
+    elif isinstance(value, str) and type(value) is not str:
+        value = str(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, (bool, int, float, str)) or value is None:
@@ -267,12 +272,15 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and (numbers or type(a) is type(b))
 
 
-def register(key: str, value: Any, *, unit: str | None = None, decimals: int | None = None) -> None:
+def register(key: str, value: Any, *, unit: str | None = None, decimals: int | None = None,
+             repeats: bool = False) -> None:
     """Record a reported value under ``key``, with its unit and default printed form.
 
     ``unit`` and ``decimals`` override what :func:`unit_of` infers from the key. Registering a key again with
     the same value is allowed (a re-run cell); with a different value it is an error, since two numbers
-    under one key would make ``results.json`` disagree with the page.
+    under one key would make ``results.json`` disagree with the page. ``repeats`` marks a value that this
+    chapter repeats from another (the abstract, the discussion): the change report then files the key under
+    the chapter that reports it.
     Returns None, so a cell ending in a registration shows nothing (a cell's last value is displayed).
     """
     if not _KEY.match(key):
@@ -289,13 +297,16 @@ def register(key: str, value: Any, *, unit: str | None = None, decimals: int | N
     entry = _reported.get(key, {})
     _reported[key] = {"unit": rule.unit, "decimals": rule.decimals, "style": rule.style,
                       "default": printed_form(plain, rule), **{k: v for k, v in entry.items() if k == "printed"}}
+    if repeats and (not entry or entry.get("repeats")):  # every registration of the key here is a repeat
+        _reported[key]["repeats"] = True
     _write_through()
 
 
-def register_many(values: Mapping[str, Any], prefix: str = "") -> None:
-    """Register every item of ``values`` (keys joined to ``prefix`` with a dot)."""
+def register_many(values: Mapping[str, Any], prefix: str = "", repeats: bool = False) -> None:
+    """Register every item of ``values`` (keys joined to ``prefix`` with a dot); ``repeats`` as for
+    :func:`register`."""
     for key, value in values.items():
-        register(f"{prefix}.{key}" if prefix else key, value)
+        register(f"{prefix}.{key}" if prefix else key, value, repeats=repeats)
 
 
 def registered() -> dict[str, Any]:
@@ -373,6 +384,7 @@ class Num(float):
         return self
 
     def reported_as(self, text: str, printed: str | None = None) -> Any:
+        """``text``, as a format function prints this value, through the registry (:func:`print_keyed`)."""
         return print_keyed(self, text, printed)
 
     def _repr_markdown_(self) -> str:
@@ -384,8 +396,8 @@ class Num(float):
 
 
 class Count(int):
-    """A registered integer that remembers its ``key``; ``f"{count}"`` prints it as :func:`fmt_int` does,
-    through the registry."""
+    """A registered integer that remembers its ``key``; in a wording function's f-string, ``f"{count}"``
+    prints it as :func:`fmt_int` does, through the registry."""
 
     key: str
 
@@ -395,11 +407,12 @@ class Count(int):
         return self
 
     def __format__(self, spec: str) -> str:
-        if spec in ("", "d"):
-            return str(print_keyed(self, fmt_int(int(self))))
+        if spec == "" and in_prose():  # a count in a wording function's f-string: printed as fmt_int prints it
+            return print_keyed(self, fmt_int(int(self)))
         return int.__format__(int(self), spec)
 
     def reported_as(self, text: str, printed: str | None = None) -> Any:
+        """``text``, as a format function prints this value, through the registry (:func:`print_keyed`)."""
         return print_keyed(self, text, printed)
 
     def _repr_markdown_(self) -> str:
@@ -433,11 +446,11 @@ def _keyed_value(value: Any, key: str) -> Any:
     plain = _plain(value) if isinstance(value, (int, float, np.generic)) else None
     if plain is None or not _same(_values[key], plain):
         return value
-    registered_value = _values[key]
-    return Count(registered_value, key) if isinstance(registered_value, int) else Num(plain, key)
+    return Count(plain, key) if isinstance(plain, int) else Num(plain, key)
 
 
 def _candidates(prefix: str, name: str, names: Mapping[str, str] | None) -> list[str]:
+    """The keys field ``name`` may have under ``prefix``, in order (see :class:`Keyed`)."""
     if names and name in names:
         return [f"{prefix}.{names[name]}"]
     out = [f"{prefix}.{name}"]
@@ -492,28 +505,38 @@ class Keyed:
         return len(self._source)
 
 
+def value(key: str) -> Any:
+    """The registered value ``key`` as a number that remembers its key (a string as it is), for a wording
+    function that takes a number."""
+    if key not in _values:
+        raise KeyError(f"result {key!r} is not registered in this chapter; register it before printing it")
+    return _keyed_value(_values[key], key)
+
+
 def keyed(source: Any, prefix: str, names: Mapping[str, str] | None = None) -> Keyed:
     """``source`` with its registered fields as values that remember their key (see :class:`Keyed`)."""
     return Keyed(source, prefix, names)
 
 
-def keyed_frame(frame, prefix_of, names: Mapping[str, Any] | None = None, derived: str | None = None):
+def keyed_frame(frame, prefix_of=None, names: Mapping[str, Any] | None = None, derived: str | None = None,
+                repeats: bool = False):
     """A copy of ``frame`` whose numeric cells are :class:`Num`/:class:`Count` where their key is registered:
     ``prefix_of(row)`` gives a row's key prefix, and each column's key under it follows :class:`Keyed`'s rule;
     a column that ``names`` maps to a function gets its key from that function of the row instead (for a value
     registered under another branch, e.g. ``secondary.welch.m6.odi.p_value``). Numeric columns become object
-    columns; comparisons, sums and sorting work as before.
+    columns; comparisons, sums and sorting work as before. For prose only: a table takes the plain frame.
 
     With ``derived`` (a key prefix), a sentence that counts or sums over the frame reports what it derives
     through the frame's ``attrs["derived"]``: ``derive(name, value)`` registers ``value`` under
-    ``derived.name`` and returns it keyed (how many comparisons fell below the significance level, say)."""
+    ``derived.name`` and returns it keyed (how many comparisons fell below the significance level, say), as a
+    repeat (see :func:`register`) when ``repeats``."""
     import pandas as pd
 
     names = dict(names or {})
     relative = {k: v for k, v in names.items() if not callable(v)}
     out = frame.copy()
     records = frame.to_dict("records")
-    prefixes = [prefix_of(r) for r in records]
+    prefixes = [prefix_of(r) if prefix_of else "" for r in records]
     for column in frame.columns:
         if not isinstance(column, str) or frame[column].dtype.kind not in "iuf":
             continue
@@ -526,13 +549,14 @@ def keyed_frame(frame, prefix_of, names: Mapping[str, Any] | None = None, derive
                 cells.append(Keyed(record, prefix, relative)[column] if prefix else value)
         out[column] = pd.Series(cells, index=frame.index, dtype=object)
     if derived:
-        out.attrs["derived"] = functools.partial(_register_derived, derived)
+        out.attrs["derived"] = functools.partial(_register_derived, derived, repeats)
     return out
 
 
-def _register_derived(prefix: str, name: str, value: Any) -> Any:
+def _register_derived(prefix: str, repeats: bool, name: str, value: Any) -> Any:
+    """Register what a sentence derived from a keyed frame under ``prefix.name``, and return it keyed."""
     key = f"{prefix}.{name}"
-    register(key, value)
+    register(key, value, repeats=repeats)
     return _keyed_value(value, key)
 
 
@@ -564,13 +588,18 @@ def merge_results(chapters: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             rule = UnitRule(entry["unit"], entry["decimals"], entry["style"]) if entry else unit_of(key, value)
             printed = list(forms.get(key, {}).get("printed_in_prose", []))
             printed += [t for t in entry.get("printed", []) if t not in printed]
+            # The key's chapter is the first that reports it rather than repeating it (see register).
+            earlier = forms.get(key, {})
+            home = chapter if not earlier or (earlier["repeated_only"] and not entry.get("repeats")) \
+                else earlier["chapter"]
             forms[key] = {"unit": rule.unit, "decimals": rule.decimals, "style": rule.style,
                           "printed": " / ".join(printed) if printed else printed_form(value, rule),
-                          "printed_in_prose": printed, "label": label_of(key),
-                          "chapter": forms.get(key, {}).get("chapter") or chapter}
+                          "printed_in_prose": printed, "label": label_of(key), "chapter": home,
+                          "repeated_only": bool(earlier.get("repeated_only", True) and entry.get("repeats"))}
     out: dict[str, Any] = dict(sorted(merged.items()))
     for entry in forms.values():
         entry["in_prose"] = bool(entry.pop("printed_in_prose"))
+        del entry["repeated_only"]
     out[REPORTED] = dict(sorted(forms.items()))
     return out
 

@@ -50,7 +50,6 @@ def p_text(p: float) -> str:
     return f"P {formatted[0]} {formatted[1:]}" if formatted.startswith("<") else f"P = {formatted}"
 
 
-@prose
 def significance(p: float, alpha: float = ALPHA) -> str:
     return "statistically significant" if p < alpha else "not statistically significant"
 
@@ -73,7 +72,6 @@ def employment_sentence(row, months: int) -> str:
     )
 
 
-@prose
 def conclusion(row) -> str:
     """The abstract's conclusion, worded by the 12-month result."""
     if row["p_value"] < ALPHA:
@@ -102,9 +100,9 @@ def baseline_balance(baseline, alpha: float = ALPHA) -> str:
     tested = baseline.loc[~baseline["subrow"] & baseline["p_value"].notna()]
     low = tested.loc[tested["p_value"] < alpha, "label"].tolist()
     if not low:
-        return (f"No baseline characteristic differed between the arms at the {alpha:g} level; with randomized "
+        return (f"No baseline characteristic differed between the arms at the {fmt_num(alpha)} level; with randomized "
                 "allocation such tests describe chance imbalance rather than bias.")
-    return (f"At the {alpha:g} level the arms differed in {', '.join(x.lower() for x in low)}; with randomized "
+    return (f"At the {fmt_num(alpha)} level the arms differed in {', '.join(x.lower() for x in low)}; with randomized "
             "allocation such differences arise by chance.")
 
 
@@ -246,7 +244,6 @@ def risk_difference_sentence(row, months: int) -> str:
     return f"The absolute difference at {months} months was {rd}; {reading}."
 
 
-@prose
 def mixed_model_caveat(data) -> str:
     """With reconstructed data the mixed models cannot reproduce the published ones: say so."""
     if not getattr(data, "synthetic", False):
@@ -273,7 +270,6 @@ _THRESHOLD_ORIGINS = {
 }
 
 
-@prose
 def thresholds_origin_sentence(origin: str) -> str:
     """Who set the progression thresholds and when, from ``feasibility.thresholds_origin`` in the config."""
     if origin not in _THRESHOLD_ORIGINS:
@@ -287,7 +283,6 @@ _INTERVAL_NAMES = {"wilson": "Wilson score intervals for the proportions",
                                      "period treated as fixed")}
 
 
-@prose
 def interval_methods_sentence(progression) -> str:
     """Which 95% intervals the progression table shows, from its ``interval`` column."""
     used = [_INTERVAL_NAMES[m] for m in _INTERVAL_NAMES if m in set(progression["interval"])]
@@ -308,7 +303,6 @@ _POWER_METHOD_PHRASES = {
 }
 
 
-@prose
 def sample_size_method_phrase(method: str) -> str:
     """The sample-size formula in words, from the configured method name (``ipsreport.stats.power``)."""
     if method not in _POWER_METHOD_PHRASES:
@@ -368,7 +362,6 @@ def identified_eligible_sentence(by_method) -> str:
             "response to an invitation, and cannot be compared with the mail-out's.")
 
 
-@prose
 def questionnaire_reconstruction_note(data) -> str:
     """While the pilot data are synthetic: which IPS participants returned the 12-month questionnaire is a
     reconstruction choice (the paper says only that those who found work responded less)."""
@@ -511,7 +504,7 @@ def phase_sentence(by_phase, mh, boundary, data) -> str:
     parts = [f"{fmt_int(rows.loc[p, 'ips_employed'])}/{fmt_int(rows.loc[p, 'ips_n'])} vs "
              f"{fmt_int(rows.loc[p, 'tau_employed'])}/{fmt_int(rows.loc[p, 'tau_n'])} in the {p} phase"
              for p in rows.index]
-    n = int(by_phase[["ips_n", "tau_n"]].to_numpy().sum())
+    n = _derived(by_phase, "n", int(by_phase[["ips_n", "tau_n"]].to_numpy().sum()))
     return (f"Participants randomized before {boundary:%-d %B %Y} were allocated 2:1, later ones 1:1.{source} "
             f"Stratified by phase ({_join(parts)}; n = {n}), the Mantel–Haenszel odds ratio was "
             f"{fmt_est_ci_text(mh.odds_ratio, mh.ci_low, mh.ci_high)} (Robins–Breslow–Greenland interval), and the "
@@ -532,7 +525,8 @@ def bounds_sentence(bounds) -> str:
             f"12-month employment "
             f"question. If every missing IPS participant had worked and no missing TAU participant had, the odds "
             f"ratio would be {fmt_est_ci_text(ips['odds_ratio'], ips['or_ci_low'], ips['or_ci_high'])} "
-            f"({p_text(ips['p_value'])}, n = {int(ips['ips_n'] + ips['tau_n'])}); in the reverse case "
+            f"({p_text(ips['p_value'])}, n = {_derived(bounds, 'n', int(ips['ips_n'] + ips['tau_n']))}); "
+            f"in the reverse case "
             f"{fmt_est_ci_text(tau['odds_ratio'], tau['or_ci_low'], tau['or_ci_high'])} ({p_text(tau['p_value'])}), "
             f"{reading}.")
 
@@ -577,7 +571,6 @@ def abstract_secondary(secondary, holm, alpha: float = ALPHA) -> str:
             f"P = {fmt_num(alpha)}, and {kept or 'none'} after Holm's adjustment.")
 
 
-@prose
 def phase_boundary_source(data) -> str:
     """Where the allocation-phase boundary comes from, said while the data are synthetic (else nothing)."""
     if not getattr(data, "synthetic", False):
@@ -586,19 +579,16 @@ def phase_boundary_source(data) -> str:
             "config/design.yaml")
 
 
-@prose
 def family_list(families: dict[str, str]) -> str:
     """The configured multiplicity families, by label: 'the unadjusted … and the constrained …'."""
     return _join([f"the {label}" for label in families.values()])
 
 
-@prose
 def join_words(items) -> str:
     """'a', 'a and b', 'a, b and c'."""
     return _join(list(items))
 
 
-@prose
 def clda_caveat(data) -> str:
     """With reconstructed data the cLDA estimates depend on how the reconstruction linked each person's scores."""
     if not getattr(data, "synthetic", False):
@@ -610,13 +600,12 @@ def clda_caveat(data) -> str:
 # --- Introduction and Discussion of the article -------------------------------------------------------------
 
 @prose
-def prior_ips_rates_phrase(p_ips: float, p_control: float) -> str:
-    """The employment rates of earlier IPS trials that the trial's protocol planned with (proportions 0–1)."""
-    return (f"{fmt_pct(100 * p_ips, 0)}% of participants found competitive work with IPS against "
-            f"{fmt_pct(100 * p_control, 0)}% with other vocational services")
+def prior_ips_rates_phrase(ips_percent: float, control_percent: float) -> str:
+    """The employment rates of earlier IPS trials that the trial's protocol planned with (percentages)."""
+    return (f"{fmt_pct(ips_percent, 0)}% of participants found competitive work with IPS against "
+            f"{fmt_pct(control_percent, 0)}% with other vocational services")
 
 
-@prose
 def reconstruction_caveat(*datasets) -> str:
     """The limitation that the numbers come from reconstructed, not real, participant data; empty for real data."""
     names = [getattr(d, "name", None) or "a data set" for d in datasets if getattr(d, "synthetic", False)]
@@ -632,29 +621,30 @@ def reconstruction_caveat(*datasets) -> str:
 
 
 @prose
-def comparison_with_ips_trials_sentence(row, p_ips: float, p_control: float) -> str:
-    """How the trial's 12-month rates compare with the earlier IPS trials' rates the protocol assumed."""
+def comparison_with_ips_trials_sentence(row, ips_planned: float, control_planned: float) -> str:
+    """How the trial's 12-month rates compare with the earlier IPS trials' rates the protocol assumed
+    (``ips_planned``, ``control_planned``: percentages)."""
     ips, tau = row["ips_percent"], row["tau_percent"]
-    planned = 100 * (p_ips - p_control)
+    planned = ips_planned - control_planned
     observed = row["risk_difference"] if "risk_difference" in row else ips - tau
-    ips_side = "below" if ips < 100 * p_ips else "above" if ips > 100 * p_ips else "equal to"
-    tau_side = "above" if tau > 100 * p_control else "below" if tau < 100 * p_control else "equal to"
+    ips_side = "below" if ips < ips_planned else "above" if ips > ips_planned else "equal to"
+    tau_side = "above" if tau > control_planned else "below" if tau < control_planned else "equal to"
     gap = "smaller than" if observed < planned else "larger than" if observed > planned else "equal to"
     return (f"The IPS arm's {fmt_pct(ips)}% employed by 12 months is {ips_side} the "
-            f"{fmt_pct(100 * p_ips, 0)}% of earlier IPS trials in severe mental illness, and the TAU arm's "
-            f"{fmt_pct(tau)}% is {tau_side} their {fmt_pct(100 * p_control, 0)}%; the difference between the "
+            f"{fmt_pct(ips_planned, 0)}% of earlier IPS trials in severe mental illness, and the TAU arm's "
+            f"{fmt_pct(tau)}% is {tau_side} their {fmt_pct(control_planned, 0)}%; the difference between the "
             f"arms, {fmt_num(observed, 1)} percentage points, is {gap} the {fmt_num(planned, 0)} points the "
             "protocol planned for.")
 
 
 @prose
-def sample_size_shortfall_sentence(n_analysed: int, n_per_group: int, target: int) -> str:
-    """Analysed participants against the sample size and the recruitment target."""
-    short = n_analysed < 2 * n_per_group
+def sample_size_shortfall_sentence(n_analysed: int, n_required: int, target: int) -> str:
+    """Analysed participants against the sample size (``n_required``, both arms) and the recruitment target."""
+    short = n_analysed < n_required
     target_word = "short of" if n_analysed < target else "reaching"
-    return (f"The trial analysed {n_analysed} participants, {'fewer than' if short else 'at least'} the "
-            f"{2 * n_per_group} its sample size calculation required and {target_word} "
-            f"the {target} it aimed to recruit, so its estimates are imprecise.")
+    return (f"The trial analysed {fmt_int(n_analysed)} participants, {'fewer than' if short else 'at least'} the "
+            f"{fmt_int(n_required)} its sample size calculation required and {target_word} "
+            f"the {fmt_int(target)} it aimed to recruit, so its estimates are imprecise.")
 
 
 @prose

@@ -161,6 +161,7 @@ def test_diff_command_prints_the_same_comparison(updated, tmp_path):
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 RENDER_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+CI_LEVEL = re.compile(r"\b95%")
 
 
 def _prose(page: str, keys: set[str]) -> list[str]:
@@ -175,23 +176,22 @@ def _prose(page: str, keys: set[str]) -> list[str]:
             span.replace_with("\u00a7")
     for float_ in main.select("table, figure, .ipsr-float"):
         float_.decompose()
-    # The render's own time (the appendix's provenance line) is not a result.
-    return [RENDER_TIME.sub("", p.get_text()) for p in main.find_all(["p", "li"])]
+    # The render's own time (the appendix's provenance line) is not a result, and neither is the confidence
+    # level, which also names intervals and planning scenarios ("upper 95% bound of TAU rate").
+    return [CI_LEVEL.sub("", RENDER_TIME.sub("", p.get_text())) for p in main.find_all(["p", "li"])]
 
 
-def test_every_number_that_moved_in_the_prose_is_a_marked_changed_value(updated):
-    """Numbers in the prose go through the registry: after the data update, a paragraph of any page differs
-    from its earlier version only where a printed value of a changed key stands, and each such value is
-    highlighted. A number printed outside the registry that moved would make a paragraph differ."""
-    project, old, new, info = updated
+def _assert_moved_numbers_are_marked(project: Path, old: dict, new: dict, old_pages: dict[str, str]) -> set[str]:
+    """Every paragraph of every page differs from its earlier version only where a printed value of a changed
+    key stands, and each such value is highlighted; returns the pages with a highlighted value."""
     a, b = _printed(old), _printed(new)
     changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
-    pages = sorted(name for name in info["old_pages"] if name not in ("changes.html", "versions.html"))
+    pages = sorted(name for name in old_pages if name not in ("changes.html", "versions.html"))
     assert "02-primary-outcome.html" in pages and "index.html" in pages
-    moved_pages = 0
+    moved = set()
     for name in pages:
         new_page = (project / "_book" / name).read_text(encoding="utf-8")
-        before, after = _prose(info["old_pages"][name], changed), _prose(new_page, changed)
+        before, after = _prose(old_pages[name], changed), _prose(new_page, changed)
         assert len(before) == len(after), name
         for old_text, new_text in zip(before, after):
             # Words may follow a number (a status whose count was zero is named once it is not); numbers may not.
@@ -201,5 +201,44 @@ def test_every_number_that_moved_in_the_prose_is_a_marked_changed_value(updated)
         marked = soup.select("span.reported[data-key]")
         for span in marked:
             assert ("changed" in span["class"]) == (span["data-key"] in changed), (name, span)
-        moved_pages += any("changed" in s["class"] for s in marked)
-    assert moved_pages >= 3  # the abstract, the primary outcome and the ancillary analysis
+        if any("changed" in s["class"] for s in marked):
+            moved.add(name)
+    return moved
+
+
+def test_every_number_that_moved_in_the_prose_is_a_marked_changed_value(updated):
+    """Numbers in the prose go through the registry: after the data update, a paragraph of any page differs
+    from its earlier version only where a printed value of a changed key stands, and each such value is
+    highlighted. A number printed outside the registry that moved would make a paragraph differ."""
+    project, old, new, info = updated
+    moved = _assert_moved_numbers_are_marked(project, old, new, info["old_pages"])
+    assert {"index.html", "02-primary-outcome.html", "04-ancillary-analysis.html", "discussion.html"} <= moved
+
+
+@pytest.fixture(scope="module")
+def updated_pilot(updated):
+    """After the trial update, one pilot update: a mail-out recipient who did not reply now replied but could
+    not be contacted, and one participant's 12-month questionnaire came back (not in paid work)."""
+    project, _, before, _ = updated
+    old_pages = {page.name: page.read_text(encoding="utf-8") for page in (project / "_book").glob("*.html")}
+    data = project / "data" / "instep"
+    recruitment = pd.read_csv(data / "recruitment.csv", dtype=str, keep_default_na=False)
+    row = recruitment.index[(recruitment["method"] == "database_mailout") & (recruitment["outcome"] == "no_reply")][0]
+    recruitment.loc[row, "outcome"] = "not_contactable"
+    recruitment.to_csv(data / "recruitment.csv", index=False, lineterminator="\n")
+    followup = pd.read_csv(data / "followup.csv", dtype=str, keep_default_na=False)
+    row = followup.index[(followup["month"] == "12") & (followup["returned"] == "0")][0]
+    followup.loc[row, ["returned", "in_paid_work"]] = ["1", "0"]
+    followup.to_csv(data / "followup.csv", index=False, lineterminator="\n")
+    third = _render(project)
+    assert third.returncode == 0, third.stderr[-3000:]
+    after = json.loads((project / "_book" / "results.json").read_text())
+    return project, before, after, old_pages
+
+
+def test_every_number_that_moved_after_a_pilot_update_is_a_marked_changed_value(updated_pilot):
+    project, before, after, old_pages = updated_pilot
+    assert _printed(before)["feasibility.recruitment.database_mailout.not_contactable"] != \
+        _printed(after)["feasibility.recruitment.database_mailout.not_contactable"]
+    moved = _assert_moved_numbers_are_marked(project, before, after, old_pages)
+    assert {"05-feasibility.html", "discussion.html"} <= moved

@@ -36,7 +36,7 @@ def test_a_keyed_row_gives_values_that_remember_their_key():
     results.register("primary.m12.ips.percent", 52.77777777777778)
     results.register("primary.m12.ips.n", 36)
     results.register("primary.m12.p_value", 0.336)
-    row = results.keyed(pd.Series({"ips_percent": 52.77777777777778, "ips_n": 36.0, "p_value": 0.2, "month": 12}),
+    row = results.keyed({"ips_percent": 52.77777777777778, "ips_n": 36, "p_value": 0.2, "month": 12},
                         "primary.m12")
     assert row["ips_percent"].key == "primary.m12.ips.percent" and row["ips_percent"] == pytest.approx(52.7778, 1e-4)
     n = row["ips_n"]
@@ -46,6 +46,13 @@ def test_a_keyed_row_gives_values_that_remember_their_key():
     assert not hasattr(row["month"], "key")
     # Arithmetic gives plain numbers; int() of a count is a plain int.
     assert type(row["ips_percent"] * 2) is float and type(int(n)) is int
+    # The source's type is kept: a count held as a float (a frame's column) is a Num, printed as fmt_int prints.
+    as_float = results.keyed(pd.Series({"ips_n": 36.0}), "primary.m12")["ips_n"]
+    assert isinstance(as_float, results.Num) and as_float.key == "primary.m12.ips.n"
+    assert str(fmt.fmt_int(as_float)) == "36"
+    # Registering a keyed value registers its plain number.
+    results.register("copy.n", n)
+    assert type(results.registered()["copy.n"]) is int
 
 
 def test_format_functions_print_a_keyed_value_through_the_registry():
@@ -126,7 +133,15 @@ def test_keyed_frame_keys_cells_by_row_and_keeps_them_through_filters():
 def test_a_count_in_an_f_string_prints_through_the_registry():
     results.register("flow.randomized", 1017)
     count = results.keyed({"randomized": 1017}, "flow")["randomized"]
-    assert f"{count}" == "1,017" and f"{count:5d}" == " 1017"
+    assert f"{count}" == "1017" and f"{count:5d}" == " 1017"  # outside a sentence: Python's own format
+    assert "printed" not in results.reported_forms()["flow.randomized"]
+
+    @prose
+    def sentence(n):
+        return f"Of {n} people."
+
+    phrase = sentence(count)
+    assert str(phrase) == "Of 1,017 people." and _spans(phrase) == [("flow.randomized", "1,017")]
     assert results.reported_forms()["flow.randomized"]["printed"] == ["1,017"]
     assert count._repr_markdown_().startswith("[1,017]{.reported")
 
@@ -145,3 +160,57 @@ def test_counts_a_sentence_derives_from_a_keyed_frame_are_registered_and_keyed()
     results.clear()
     wording.progression_sentence(progression)
     assert results.registered() == {}
+
+
+def test_plain_text_between_values_is_escaped_as_quartos_plain_rule_escapes_a_string():
+    from ipsreport.render import inline
+
+    assert inline._QUARTO_ESCAPED.pattern == __import__("ipsreport.printed").printed._PLAIN_ESCAPED.pattern
+    results.register("t.p_value", 0.06)
+    phrase = wording.p_text(results.value("t.p_value"))
+    sentence = Phrase(("Welch's test (two-sided): ", *phrase.parts))
+    markdown = sentence._repr_markdown_()
+    assert markdown.startswith("Welch's test \\(two\\-sided\\): P = [0\\.060]{.reported")  # no \' : smart quotes
+
+
+def test_marked_text_cannot_leave_a_sentence():
+    results.register("a.n", 5)
+
+    @prose
+    def leaky(n):
+        return [f"{n}"]
+
+    with pytest.raises(TypeError, match="returned a list"):
+        leaky(results.value("a.n"))
+
+    @prose
+    def failing(n):
+        text = f"{n}"
+        raise RuntimeError(text)
+
+    with pytest.raises(RuntimeError):
+        failing(results.value("a.n"))
+    from ipsreport import printed
+
+    assert printed._pending == [] and not printed.in_prose()
+
+
+def test_a_key_repeated_by_the_abstract_belongs_to_the_chapter_that_reports_it():
+    index = {"primary.m12.ips.n": 36, "_reported": {"primary.m12.ips.n": {
+        "unit": "count", "decimals": 0, "style": "count", "printed": ["36"], "repeats": True}}, "_chapter": "index"}
+    chapter = {"primary.m12.ips.n": 36, "flow.n": 3, "_reported": {"primary.m12.ips.n": {
+        "unit": "count", "decimals": 0, "style": "count", "printed": ["36"]}}, "_chapter": "02-primary-outcome"}
+    for order in ((("index", index), ("02", chapter)), (("02", chapter), ("index", index))):
+        merged = results.merge_results(dict(order))
+        assert merged["_reported"]["primary.m12.ips.n"]["chapter"] == "02-primary-outcome"
+        assert "repeats" not in merged["_reported"]["primary.m12.ips.n"]
+    only_repeated = results.merge_results({"index": index})
+    assert only_repeated["_reported"]["primary.m12.ips.n"]["chapter"] == "index"
+
+
+def test_registering_as_a_repeat_is_recorded_only_when_every_registration_repeats():
+    results.register("a.n", 1, repeats=True)
+    assert results.reported_forms()["a.n"]["repeats"] is True
+    results.register("b.n", 2)
+    results.register("b.n", 2, repeats=True)
+    assert "repeats" not in results.reported_forms()["b.n"]

@@ -10,20 +10,20 @@ def _row(ips, tau):
 
 
 def test_comparison_with_earlier_ips_trials():
-    assert w.comparison_with_ips_trials_sentence(_row(52.8, 38.9), 0.61, 0.23) == (
+    assert w.comparison_with_ips_trials_sentence(_row(52.8, 38.9), 61, 23) == (
         "The IPS arm's 52.8% employed by 12 months is below the 61% of earlier IPS trials in severe mental illness, "
         "and the TAU arm's 38.9% is above their 23%; the difference between the arms, 13.9 percentage points, is "
         "smaller than the 38 points the protocol planned for.")
-    text = w.comparison_with_ips_trials_sentence(_row(70.0, 20.0), 0.61, 0.23)
+    text = w.comparison_with_ips_trials_sentence(_row(70.0, 20.0), 61, 23)
     assert "is above the 61%" in text and "is below their 23%" in text and "larger than the 38 points" in text
 
 
 def test_sample_size_shortfall():
-    assert w.sample_size_shortfall_sentence(58, 31, 80).startswith(
+    assert w.sample_size_shortfall_sentence(58, 62, 80).startswith(
         "The trial analysed 58 participants, fewer than the 62 its sample size calculation required and short of "
         "the 80")
-    assert "at least the 62" in w.sample_size_shortfall_sentence(90, 31, 80)
-    assert "reaching the 80" in w.sample_size_shortfall_sentence(90, 31, 80)
+    assert "at least the 62" in w.sample_size_shortfall_sentence(90, 62, 80)
+    assert "reaching the 80" in w.sample_size_shortfall_sentence(90, 62, 80)
 
 
 def test_pilot_allocation_and_reconstruction_caveat():
@@ -39,7 +39,7 @@ def test_pilot_allocation_and_reconstruction_caveat():
 
 
 def test_prior_rates_and_recruitment_yield():
-    assert w.prior_ips_rates_phrase(0.61, 0.23) == (
+    assert w.prior_ips_rates_phrase(61, 23) == (
         "61% of participants found competitive work with IPS against 23% with other vocational services")
     text = w.recruitment_yield_sentence(pd.Series({"recruited": 37}), pd.Series({"recruited": 13}),
                                         pd.Series({"recruited": 26, "approached": 1017, "percent": 100 * 26 / 1017}))
