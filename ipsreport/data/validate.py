@@ -200,7 +200,8 @@ def _read_raw(path: Path, label: str, f: DataFile, out: list[Problem], max_bytes
     for name in f.column_names:
         if name not in seen:
             out.append(Problem(label, header_line, name, None, "column is missing"))
-    data_columns = {name: [r[seen[name]] for r in rows] for name in f.column_names if name in seen}
+    by_position = list(zip(*rows)) if rows else [()] * len(header)
+    data_columns = {name: list(by_position[seen[name]]) for name in f.column_names if name in seen}
     return pd.DataFrame(data_columns, index=pd.Index(lines, name="line", dtype="int64"), dtype=object)
 
 
@@ -426,6 +427,11 @@ def _eq(value: Any, target: Any) -> bool:
     return not pd.isna(value) and value == target
 
 
+def _missing(value: Any) -> bool:
+    """``pd.isna`` of one plain value (None, NaN, NA, NaT), at a fraction of its cost in a loop over many rows."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 def _has(frames: dict[str, pd.DataFrame], name: str, *columns: str) -> bool:
     return name in frames and all(c in frames[name].columns for c in columns)
 
@@ -607,30 +613,29 @@ def _instep_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     if _has(frames, "recruitment.csv", "outcome"):
         r = frames["recruitment.csv"]
         recruited_on_line: dict[str, int] = {}
+        # A column the file lacks reads as missing throughout, which no rule below flags.
         names = ("outcome", "ineligible_reason", "method", "participant_id", "setting")
         columns = [r[c].tolist() if c in r.columns else [None] * len(r) for c in names]
-        raw_ids = raw["recruitment.csv"]["participant_id"].tolist() if "participant_id" in r.columns else [None] * len(r)
-        for line, *values, raw_id in zip(r.index.tolist(), *columns, raw_ids):
-            row = dict(zip(names, values))
-            outcome = row["outcome"]
-            if pd.isna(outcome):
+        has_ids = "participant_id" in r.columns
+        raw_ids = raw["recruitment.csv"]["participant_id"].tolist() if has_ids else [None] * len(r)
+        for line, outcome, reason, method, pid, setting, raw_id in zip(r.index.tolist(), *columns, raw_ids):
+            if _missing(outcome):
                 continue
-            if "ineligible_reason" in r.columns and not pd.isna(row["ineligible_reason"]) and outcome != "enquired_ineligible":
+            if not _missing(reason) and outcome != "enquired_ineligible":
                 out.append(
-                    Problem(label, int(line), "ineligible_reason", row["ineligible_reason"],
+                    Problem(label, int(line), "ineligible_reason", reason,
                             f"is given, but outcome is {outcome} (only for enquired_ineligible)")
                 )
-            if "method" in r.columns and row["method"] == "poster" and outcome == "no_reply":
+            if method == "poster" and outcome == "no_reply":
                 out.append(
                     Problem(label, int(line), "outcome", outcome,
                             "is not possible for method poster (only people who enquired have rows)")
                 )
-            if "participant_id" not in r.columns:
+            if not has_ids:
                 continue
-            pid = row["participant_id"]
-            if outcome == "recruited" and pd.isna(pid) and raw_id == "":
+            if outcome == "recruited" and _missing(pid) and raw_id == "":
                 out.append(Problem(label, int(line), "participant_id", None, "is empty, but outcome is recruited"))
-            if pd.isna(pid):
+            if _missing(pid):
                 continue
             if outcome != "recruited":
                 out.append(
@@ -647,14 +652,13 @@ def _instep_rules(frames: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
                 if pid not in people:
                     out.append(Problem(label, int(line), "participant_id", pid, "is not in participants.csv"))
                 elif (
-                    "setting" in r.columns
-                    and "setting" in people[pid]
-                    and not pd.isna(row["setting"])
+                    "setting" in people[pid]
+                    and not _missing(setting)
                     and not pd.isna(people[pid]["setting"])
-                    and row["setting"] != people[pid]["setting"]
+                    and setting != people[pid]["setting"]
                 ):
                     out.append(
-                        Problem(label, int(line), "setting", row["setting"],
+                        Problem(label, int(line), "setting", setting,
                                 f"differs from the setting of {pid} in participants.csv ({people[pid]['setting']})")
                     )
         if "participant_id" in r.columns:
