@@ -222,3 +222,15 @@ def test_validation_of_scaled_data_reports_every_rule_across_rows_at_once(tmp_pa
     lost_line = _first_row(data / "instep" / "participants.csv", participant_id=lost) + 2
     assert Problem("data/instep/participants.csv", lost_line, "participant_id", lost,
                    "has no recruited row in recruitment.csv") in problems
+
+
+def test_a_date_beyond_what_a_frame_holds_is_a_located_problem_not_a_crash(tmp_path):
+    from data_fixture import set_cell, valid_files, write_data_dir
+
+    files = valid_files()
+    early = set_cell(files, "ips-pain/participants.csv", 0, "randomized_on", "1000-01-01")
+    late = set_cell(files, "ips-pain/participants.csv", 1, "randomized_on", "2999-12-31")
+    problems = validate_data_dir(write_data_dir(tmp_path, files))
+    rule = "is outside the dates 1677-09-22 to 2262-04-11 that can be read"
+    assert Problem("data/ips-pain/participants.csv", early, "randomized_on", "1000-01-01", rule) in problems
+    assert Problem("data/ips-pain/participants.csv", late, "randomized_on", "2999-12-31", rule) in problems

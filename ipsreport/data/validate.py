@@ -217,6 +217,8 @@ _PARSE_RULE = {
 
 
 _INT_LIMIT = 2**63  # the nullable Int64 columns hold no more
+_FIRST_DAY = (pd.Timestamp.min + pd.Timedelta(days=1)).date()  # the datetime64[ns] columns hold no earlier day
+_LAST_DAY = pd.Timestamp.max.date()
 
 
 class _CellRule(ValueError):
@@ -242,7 +244,10 @@ def _parse_cell(kind: str, text: str) -> Any:
     if kind == "date":
         if not _DATE.match(text):
             raise ValueError
-        return pd.Timestamp(dt.date.fromisoformat(text))
+        day = dt.date.fromisoformat(text)
+        if not _FIRST_DAY <= day <= _LAST_DAY:  # a frame's dates hold no other (they would crash the loading)
+            raise _CellRule(f"is outside the dates {_FIRST_DAY.isoformat()} to {_LAST_DAY.isoformat()} that can be read")
+        return pd.Timestamp(day)
     return text
 
 
