@@ -234,3 +234,18 @@ def test_a_date_beyond_what_a_frame_holds_is_a_located_problem_not_a_crash(tmp_p
     rule = "is outside the dates 1677-09-22 to 2262-04-11 that can be read"
     assert Problem("data/ips-pain/participants.csv", early, "randomized_on", "1000-01-01", rule) in problems
     assert Problem("data/ips-pain/participants.csv", late, "randomized_on", "2999-12-31", rule) in problems
+
+
+def test_row_digests_hash_every_cell_even_when_texts_repeat(tmp_path):
+    import hashlib
+
+    from ipsreport.datadiff import row_digests
+
+    folder = tmp_path / "data" / "other"
+    folder.mkdir(parents=True)
+    (folder / "visits.csv").write_text("visit_id,site,score\nV1,A,1\nV2,A,1\nV3,B,2\n", encoding="utf-8")
+    digests = row_digests(tmp_path)["data/other/visits.csv"]
+    sha = lambda text, n: hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]  # noqa: E731
+    assert digests["keyed"] and digests["columns"] == ["visit_id", "site", "score"]
+    assert digests["rows"] == {sha(f"{v}\x1e1", 16): [sha(v, 12), sha(s, 12), sha(c, 12)]
+                               for v, s, c in (("V1", "A", "1"), ("V2", "A", "1"), ("V3", "B", "2"))}
