@@ -10,6 +10,11 @@ A contract file that ``dataset.yaml`` maps to a source file (SPSS, Stata, Excel;
 is read from it into the same text columns, and its problems are then located in the source's terms. Problems
 are listed cause first (a missing file, column or variable before the cells), checks that need a missing
 column are not run, and files larger than :func:`max_file_bytes` are reported, not read.
+
+Checks run on whole columns or walk plain Python values, never pandas rows one at a time, and each distinct
+cell text is parsed once, so validation time grows little more than the size of the files (a 100-times larger
+reconstruction, some 200,000 rows, validates in a few seconds); messages are built only for the cells and rows
+that break a rule.
 """
 
 from __future__ import annotations
