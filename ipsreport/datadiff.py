@@ -82,11 +82,18 @@ def _file_digests(path: Path, key: tuple[str, ...]) -> dict[str, Any] | None:
     index = [header.index(k) for k in key] if keyed else []
     rows: dict[str, list[str]] = {}
     seen: Counter = Counter()
+    cell_digests: dict[str, str] = {}  # a long file repeats its codes, months and dates: each is hashed once
     for record in records[1:]:
         cells = record + [""] * (len(header) - len(record))
         ident = "\x1f".join(cells[i] for i in index) if keyed else "\x1f".join(cells)
         seen[ident] += 1
-        rows[_digest(f"{ident}\x1e{seen[ident]}")] = [_digest(c, 12) for c in cells[: len(header)]]
+        digests = []
+        for c in cells[: len(header)]:
+            d = cell_digests.get(c)
+            if d is None:
+                d = cell_digests[c] = _digest(c, 12)
+            digests.append(d)
+        rows[_digest(f"{ident}\x1e{seen[ident]}")] = digests
     return {"columns": header, "keyed": keyed, "rows": rows}
 
 

@@ -647,18 +647,38 @@ def tbl_primary_robustness(bounds: pd.DataFrame, by_phase: pd.DataFrame, mh, adj
     return _manuscript(gt)
 
 
+TIPPING_POINT_MAX_SPLITS = 11
+"""The tipping-point table shows at most this many splits per arm (rows and columns): every split while an arm
+has at most ten missing outcomes, else this many evenly spaced from none to all of them."""
+
+
+def _shown_splits(missing: int) -> list[int]:
+    if missing + 1 <= TIPPING_POINT_MAX_SPLITS:
+        return list(range(missing + 1))
+    return sorted({round(missing * s / (TIPPING_POINT_MAX_SPLITS - 1)) for s in range(TIPPING_POINT_MAX_SPLITS)})
+
+
 def tbl_tipping_point(tipping: pd.DataFrame) -> GT:
-    """Odds ratio and P for every split of the missing 12-month outcomes (rows IPS, columns TAU)."""
+    """Odds ratio and P for every split of the missing 12-month outcomes (rows IPS, columns TAU); when an arm
+    has more than ten missing outcomes, for evenly spaced splits only (see :data:`TIPPING_POINT_MAX_SPLITS`),
+    which a note says."""
+    m1, m2 = int(tipping["ips_missing_employed"].max()), int(tipping["tau_missing_employed"].max())
+    rows_shown, cols_shown = _shown_splits(m1), _shown_splits(m2)
+    shown = tipping[tipping["ips_missing_employed"].isin(rows_shown) & tipping["tau_missing_employed"].isin(cols_shown)]
     rows = []
-    for i, group in tipping.groupby("ips_missing_employed", sort=True):
+    for i, group in shown.groupby("ips_missing_employed", sort=True):
         row = {"ips": f"{i} of the missing IPS employed"}
         for r in group.itertuples(index=False):
             row[f"tau_{r.tau_missing_employed}"] = f"{fmt_num(r.odds_ratio)} ({fmt_p(r.p_value)})"
         rows.append(row)
     frame = pd.DataFrame(rows)
     labels = {"ips": ""} | {c: f"{c.split('_')[1]} of the missing TAU employed" for c in frame.columns if c != "ips"}
-    return tbl_simple(frame, labels, align_left=["ips"],
-                      notes=["Each cell: odds ratio (P) for employment by 12 months, IPS vs TAU, with every analysed "
-                             "participant counted and the named number of non-respondents taken as employed. "
-                             "P by Pearson's chi-squared test, or Fisher's exact test when an expected count is "
-                             "below 5."])
+    notes = ["Each cell: odds ratio (P) for employment by 12 months, IPS vs TAU, with every analysed "
+             "participant counted and the named number of non-respondents taken as employed. "
+             "P by Pearson's chi-squared test, or Fisher's exact test when an expected count is "
+             "below 5."]
+    if len(rows_shown) < m1 + 1 or len(cols_shown) < m2 + 1:
+        notes.append(f"With {fmt_int(m1)} missing outcomes in the IPS arm and {fmt_int(m2)} in the TAU arm there are "
+                     f"{fmt_int((m1 + 1) * (m2 + 1))} splits; the table shows {fmt_int(len(rows_shown) * len(cols_shown))} "
+                     f"of them, {len(rows_shown)} evenly spaced numbers per arm from none to all of the missing.")
+    return tbl_simple(frame, labels, align_left=["ips"], notes=notes)

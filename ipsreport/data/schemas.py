@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -35,8 +36,14 @@ def _on_grid(step: Fraction | tuple[Fraction, ...]):
     steps = step if isinstance(step, tuple) else (step,)
     sizes = [(float(s), grid_tolerance(s)) for s in steps]
 
-    def check(value: float) -> bool:
-        return any(abs(value - round(value / size) * size) <= tol for size, tol in sizes)
+    def check(values: pd.Series) -> pd.Series:
+        # Whole-column arithmetic (np.round rounds half to even, as round() does); pandera passes the column
+        # without its missing values.
+        x = values.to_numpy(dtype=float)
+        fits = np.zeros(len(x), dtype=bool)
+        for size, tol in sizes:
+            fits |= np.abs(x - np.round(x / size) * size) <= tol
+        return pd.Series(fits, index=values.index)
 
     return check
 
@@ -63,7 +70,7 @@ def column_schema(c: Column) -> pa.Column:
     elif hi is not None:
         checks.append(pa.Check.le(_bound(c, hi), error=f"is above the maximum {_bound_text(c, hi)}"))
     if c.grid is not None:
-        checks.append(pa.Check(_on_grid(c.grid), element_wise=True, error=f"is not {grid_text(c.grid)}"))
+        checks.append(pa.Check(_on_grid(c.grid), error=f"is not {grid_text(c.grid)}"))
     return pa.Column(c.dtype, checks=checks, nullable=c.nullable, name=c.name)
 
 

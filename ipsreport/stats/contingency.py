@@ -31,6 +31,7 @@ __all__ = [
     "OddsRatio",
     "RiskDifference",
     "CONTINGENCY_TESTS",
+    "compare_proportions_grid",
 ]
 
 # The rule stated in the paper ("in cases in which one cell had an expected cell count less than 5,
@@ -301,3 +302,45 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int, test: str = "auto",
         risk_difference=rd.difference, rd_ci_low=rd.ci_low, rd_ci_high=rd.ci_high,
         level=level,
     )
+
+
+def compare_proportions_grid(k1: np.ndarray, n1: int, k2: np.ndarray, n2: int) -> dict[str, np.ndarray]:
+    """:func:`compare_proportions` (``test="auto"``) of k1[i]/n1 vs k2[i]/n2 for many tables at once, for the
+    fields a grid of scenarios needs: ``test``, ``p_value``, ``odds_ratio``, ``risk_difference``.
+
+    Each value equals the one :func:`compare_proportions` returns for that table (the same arithmetic in the
+    same order): Pearson's chi² for every table in one call of its distribution, Fisher's exact test only for
+    the tables whose smallest expected count is below 5, where the automatic choice needs it, and none of the
+    confidence intervals. A grid of k tables so costs milliseconds, not k full comparisons.
+    """
+    k1 = np.asarray(k1, dtype=int).ravel()
+    k2 = np.asarray(k2, dtype=int).ravel()
+    if k1.shape != k2.shape:
+        raise ValueError("k1 and k2 must have the same length")
+    n1, n2 = int(n1), int(n2)
+    count = len(k1)
+    stat = np.full(count, math.nan)
+    min_expected = np.empty(count)
+    odds = np.empty(count)
+    difference = np.empty(count)
+    for i, (a_, c_) in enumerate(zip(k1.tolist(), k2.tolist())):
+        _table(a_, n1, c_, n2)  # the same checks of the counts
+        a, b, c, d = float(a_), float(n1 - a_), float(c_), float(n2 - c_)
+        total = a + b + c + d
+        rows, cols = (a + b, c + d), (a + c, b + d)
+        min_expected[i] = min(r * s / total for r in rows for s in cols)
+        margins = (rows[0] * rows[1]) * (cols[0] * cols[1])
+        if margins != 0:
+            stat[i] = total * abs(a * d - b * c) ** 2 / margins
+        if a == 0 or b == 0 or c == 0 or d == 0:  # Haldane–Anscombe, as odds_ratio_woolf
+            a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+        odds[i] = math.exp(math.log(a * d / (b * c)))
+        difference[i] = 100 * (a_ / n1 - c_ / n2)
+    if np.isnan(min_expected).any():
+        raise ValueError("no default test: the expected counts are undefined")
+    fisher = min_expected < EXPECTED_COUNT_THRESHOLD
+    p = np.where(np.isnan(stat), math.nan, stats.chi2.sf(np.where(np.isnan(stat), 0.0, stat), 1))
+    for i in np.flatnonzero(fisher):
+        p[i] = fisher_test_2x2(int(k1[i]), n1, int(k2[i]), n2)
+    return {"test": np.where(fisher, "fisher", "pearson").astype(object), "p_value": p,
+            "odds_ratio": odds, "risk_difference": difference}
