@@ -256,13 +256,18 @@ def _chapter() -> str:
     return target.stem if target is not None else ""
 
 
+_batch_depth = 0  # inside register_many: one write at the end instead of one per value
+
+
 def _write_through() -> None:
+    if _batch_depth:
+        return
     target = _target_file()
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**_values, REPORTED: _reported, CHAPTER: _chapter()}, indent=1, sort_keys=True),
-                       encoding="utf-8")
+        tmp.write_text(json.dumps({**_values, REPORTED: _reported, CHAPTER: _chapter()}, sort_keys=True,
+                                  separators=(",", ":")), encoding="utf-8")
         tmp.replace(target)
 
 
@@ -305,8 +310,14 @@ def register(key: str, value: Any, *, unit: str | None = None, decimals: int | N
 def register_many(values: Mapping[str, Any], prefix: str = "", repeats: bool = False) -> None:
     """Register every item of ``values`` (keys joined to ``prefix`` with a dot); ``repeats`` as for
     :func:`register`."""
-    for key, value in values.items():
-        register(f"{prefix}.{key}" if prefix else key, value, repeats=repeats)
+    global _batch_depth
+    _batch_depth += 1
+    try:
+        for key, value in values.items():
+            register(f"{prefix}.{key}" if prefix else key, value, repeats=repeats)
+    finally:
+        _batch_depth -= 1
+    _write_through()
 
 
 def registered() -> dict[str, Any]:

@@ -658,6 +658,13 @@ def _shown_splits(missing: int) -> list[int]:
     return sorted({round(missing * s / (TIPPING_POINT_MAX_SPLITS - 1)) for s in range(TIPPING_POINT_MAX_SPLITS)})
 
 
+def tipping_point_splits(tipping: pd.DataFrame) -> dict:
+    """How many splits of the missing outcomes the tipping-point table shows (``shown``) of all there are
+    (``total``)."""
+    m1, m2 = int(tipping["ips_missing_employed"].max()), int(tipping["tau_missing_employed"].max())
+    return {"shown": len(_shown_splits(m1)) * len(_shown_splits(m2)), "total": (m1 + 1) * (m2 + 1)}
+
+
 def tbl_tipping_point(tipping: pd.DataFrame) -> GT:
     """Odds ratio and P for every split of the missing 12-month outcomes (rows IPS, columns TAU); when an arm
     has more than ten missing outcomes, for evenly spaced splits only (see :data:`TIPPING_POINT_MAX_SPLITS`),

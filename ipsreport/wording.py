@@ -687,3 +687,12 @@ def concordance_sentence_reported(study: str, prefix: str, statuses):
             pieces.append(" and " if i == len(counts) - 1 else ", ")
         pieces += [r, f" {status}"]
     return Phrase((*pieces, "."))
+
+
+@prose
+def tipping_splits_phrase(splits) -> str:
+    """What the tipping-point table holds: 'every split in between', or how many of them when it shows an
+    evenly spaced selection (``splits``: ``shown`` and ``total``, :func:`ipsreport.tables.tipping_point_splits`)."""
+    if splits["shown"] >= splits["total"]:
+        return "every split in between"
+    return f"{fmt_int(splits['shown'])} of the {fmt_int(splits['total'])} splits in between, evenly spaced"

@@ -44,3 +44,18 @@ def test_prior_rates_and_recruitment_yield():
     text = w.recruitment_yield_sentence(pd.Series({"recruited": 37}), pd.Series({"recruited": 13}),
                                         pd.Series({"recruited": 26, "approached": 1017, "percent": 100 * 26 / 1017}))
     assert "recruited 26 of 1,017 people sent a pack (2.6%)" in text and "added 13" in text
+
+
+def test_tipping_table_phrase_says_when_the_table_shows_a_selection():
+    import numpy as np
+
+    from ipsreport import tables
+
+    grid = pd.DataFrame([(i, j) for i in range(3) for j in range(2)], columns=["ips_missing_employed",
+                                                                              "tau_missing_employed"])
+    assert tables.tipping_point_splits(grid) == {"shown": 6, "total": 6}
+    assert w.tipping_splits_phrase(tables.tipping_point_splits(grid)) == "every split in between"
+    big = pd.DataFrame({"ips_missing_employed": np.repeat(np.arange(201), 3), "tau_missing_employed": np.tile([0, 1, 2], 201)})
+    splits = tables.tipping_point_splits(big)
+    assert splits == {"shown": 11 * 3, "total": 201 * 3}
+    assert w.tipping_splits_phrase(splits) == "33 of the 603 splits in between, evenly spaced"
