@@ -164,6 +164,7 @@ def test_fixture_book_identical_with_fresh_kernels(tmp_path, monkeypatch):
                    if p.is_file() and p.name not in {cache.MANIFEST, cache.MANIFEST_SUM}
                    and p.parent.name != cache.FORMATS_DIR  # chapter entries only
                    and "_changes" not in p.parts  # the change report's history, not a chapter's output
+                   and p.name != cache.TIMES_FILE  # how long chapters took: only orders the next execution
                    and p.suffix != ".svg"}  # SVGs carry matplotlib's date and random ids; the PNGs compare
         results = json.loads((project / "_book" / "results.json").read_text(encoding="utf-8"))
         results.pop("_meta")  # provenance: render time and engine differ by design
