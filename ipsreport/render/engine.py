@@ -253,44 +253,39 @@ def _write_formats(book, fmts, ast, numbering, notice, docs, work: Path, out: Pa
     abstract = book.abstract or index_doc.front_matter.get("abstract")
     from .assemble import use_figure_format
 
-    def ast_for(fmt: str) -> dict:
-        return use_figure_format(ast, book.figure_format(fmt)[0])
+    tasks = {name: progress.add(f"write {name}") for name in fmts}
+    with ThreadPoolExecutor(max_workers=len(fmts) + 1) as pool:
+        tables: Future | None = None
+        if "pdf" in fmts or "docx" in fmts:
+            # The HTML tables of the cells as native tables, converted once for both the PDF and the DOCX (their
+            # writers then find nothing left to convert), while the HTML is written.
+            from .tables import native_tables
 
-    if "pdf" in fmts or "docx" in fmts:
-        # The HTML tables of the cells as native tables, converted once for both the PDF and the DOCX (their
-        # writers find nothing left to convert in the chapters).
-        from .tables import native_tables
+            tables = pool.submit(native_tables, ast)
 
-        native = native_tables(ast)
+        def ast_for(fmt: str) -> dict:
+            source = tables.result() if tables is not None and fmt in {"typst", "docx"} else ast
+            return use_figure_format(source, book.figure_format(fmt)[0])
 
-        def ast_for(fmt: str) -> dict:  # noqa: F811 (the PDF and DOCX start from the converted tables)
-            return use_figure_format(native if fmt in {"typst", "docx"} else ast, book.figure_format(fmt)[0])
+        jobs = {}
+        if "html" in fmts:
+            from .html import write_html
 
-    jobs = {}
-    if "html" in fmts:
-        from .html import write_html
+            wanted = ".svg" if book.figure_format("html")[0] == "svg" else ".png"
+            shutil.copytree(work / "figures", out / "figures",
+                            ignore=lambda _d, names: [n for n in names if not n.endswith(wanted)])
+            jobs["html"] = lambda: write_html(book, ast_for("html"), numbering, notice, out)
+        if "pdf" in fmts:
+            from .pdf import write_pdf
 
-        html_ast = ast_for("html")
-        wanted = ".svg" if book.figure_format("html")[0] == "svg" else ".png"
-        shutil.copytree(work / "figures", out / "figures",
-                        ignore=lambda _d, names: [n for n in names if not n.endswith(wanted)])
+            jobs["pdf"] = lambda: write_pdf(book, ast_for("typst"), notice, abstract, work,
+                                            out / f"{book.output_file}.pdf")
+        if "docx" in fmts:
+            from .docx import write_docx
 
-        jobs["html"] = lambda: write_html(book, html_ast, numbering, notice, out)
-    if "pdf" in fmts:
-        from .pdf import write_pdf
-
-        pdf_ast = ast_for("typst")
-        jobs["pdf"] = lambda: write_pdf(book, pdf_ast, notice, abstract, work, out / f"{book.output_file}.pdf")
-    if "docx" in fmts:
-        from .docx import write_docx
-
-        docx_ast = ast_for("docx")
-        jobs["docx"] = lambda: write_docx(book, docx_ast, notice, abstract, work, out / f"{book.output_file}.docx")
-    tasks = {name: progress.add(f"write {name}") for name in jobs}
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            jobs["docx"] = lambda: write_docx(book, ast_for("docx"), notice, abstract, work,
+                                              out / f"{book.output_file}.docx")
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         for name, fut in futures.items():
             fut.result()
             progress.done(tasks[name])
-
-
