@@ -285,14 +285,23 @@ class _Renderer:
         return True
 
     def update(self, changed: set[Path]) -> None:
-        if not self.prose_only(changed):
-            self._forget_kernels(changed)
-            self.full()
+        if self._warmer is not None:
+            self._warmer.pause()  # the edit being shown comes first
+        try:
+            if not self.prose_only(changed):
+                self._forget_kernels(changed)
+                self.full()
+        finally:
+            if self._warmer is not None:
+                self._warmer.resume()
 
 
 class _Warmer:
-    """A background thread that keeps one warm kernel per chapter ready in ``pool``; paused while a render runs
-    (a render needs the processor more than the next edit's kernel does)."""
+    """A background thread that keeps one warm kernel per chapter ready in ``pool``; paused while an edit is being
+    shown and for a moment after it (the edit being shown needs the processor more than the next edit's kernel
+    does; an author often saves again soon)."""
+
+    QUIET = 1.0  # seconds after an edit was shown before the next kernel is warmed
 
     def __init__(self, pool: _execute.KernelPool, ready: Any = None) -> None:
         self.pool = pool
@@ -301,7 +310,8 @@ class _Warmer:
         self._queue: list[tuple[Any, Any]] = []
         self._wanted: list[str] = []
         self._round = 0  # raised by every want(): only the round that finishes says so
-        self._paused = False
+        self._paused = 0  # pause() calls not yet resumed
+        self._quiet_until = 0.0
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="preview-warm-kernels", daemon=True)
         self._thread.start()
@@ -315,11 +325,12 @@ class _Warmer:
 
     def pause(self) -> None:
         with self._cond:
-            self._paused = True
+            self._paused += 1
 
     def resume(self) -> None:
         with self._cond:
-            self._paused = False
+            self._paused = max(0, self._paused - 1)
+            self._quiet_until = time.monotonic() + self.QUIET
             self._cond.notify_all()
 
     def stop(self) -> None:
@@ -332,8 +343,10 @@ class _Warmer:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (self._paused or not self._queue):
-                    self._cond.wait()
+                while not self._stopped and (self._paused or not self._queue
+                                             or time.monotonic() < self._quiet_until):
+                    wait = self._quiet_until - time.monotonic()
+                    self._cond.wait(timeout=wait if wait > 0 and not self._paused and self._queue else None)
                 if self._stopped:
                     return
                 book, chapter = self._queue.pop(0)
