@@ -164,7 +164,7 @@ class _Renderer:
 
     def close(self) -> None:
         if self._warmer is not None:
-            self._warmer.stop()
+            self._warmer.stop(wait=30)
         if self.pool is not None:
             self.pool.close()
         _execute.SHARED_POOL = None
@@ -333,12 +333,15 @@ class _Warmer:
             self._quiet_until = time.monotonic() + self.QUIET
             self._cond.notify_all()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop after the kernel being warmed (which the pool then discards, or its owner closes it); wait for
+        that at most ``wait`` seconds."""
         with self._cond:
             self._stopped = True
             self._queue = []
             self._cond.notify_all()
-        self._thread.join(timeout=130)
+        if wait:
+            self._thread.join(timeout=wait)
 
     def _loop(self) -> None:
         while True:
