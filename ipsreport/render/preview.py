@@ -311,7 +311,7 @@ class _Warmer:
         self._wanted: list[str] = []
         self._round = 0  # raised by every want(): only the round that finishes says so
         self._paused = 0  # pause() calls not yet resumed
-        self._quiet_until = 0.0
+        self._quiet_until = time.monotonic() + self.QUIET  # the first render was just shown, too
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="preview-warm-kernels", daemon=True)
         self._thread.start()
