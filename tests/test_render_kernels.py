@@ -289,3 +289,26 @@ def test_discarded_warm_kernels_are_not_used(leak_book, tmp_path):
         assert execute.WARM_KERNELS == warm_before
     finally:
         pool.close()
+
+
+def test_chapters_run_longest_first_by_their_last_times(leak_book, monkeypatch):
+    """With one worker, the chapter that took longest last time starts first; every run records its times."""
+    from ipsreport.render import engine
+
+    for name in ("a", "b"):  # chapters without registered values (this book has no post-render script)
+        (leak_book / "chapters" / f"{name}.qmd").write_text(f"# {name}\n\n```{{python}}\nx = 1\n```\n",
+                                                            encoding="utf-8")
+    cache.record_chapter_times(leak_book, {"chapters/a.qmd": 0.5, "chapters/b.qmd": 7.0})
+    order = []
+    real = execute.execute_chapter
+
+    def recording(book, ch, *args, **kwargs):
+        order.append(ch.slug)
+        return real(book, ch, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute_chapter", recording)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 1)
+    render_book(leak_book, formats=["html"], engine="builtin", use_cache=False)
+    assert order == ["b", "a"]
+    times = cache.chapter_times(leak_book)
+    assert set(times) == {"chapters/a.qmd", "chapters/b.qmd"} and times["chapters/b.qmd"] != 7.0
