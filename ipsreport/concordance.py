@@ -7,7 +7,6 @@ import json
 import math
 import platform
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -18,6 +17,7 @@ import pandas as pd
 import yaml
 
 from ipsreport.format import MINUS, fmt_p, round_half_up
+from ipsreport.provenance import git_commit  # noqa: F401 (the appendix prints it from here)
 
 __all__ = [
     "STATUSES",
@@ -305,18 +305,6 @@ def package_versions(names=("ipsreport", "numpy", "pandas", "scipy", "statsmodel
         except metadata.PackageNotFoundError:
             rows.append({"package": name, "version": "not installed"})
     return pd.DataFrame(rows)
-
-
-def git_commit(project_dir: str | Path) -> str | None:
-    """The checked-out commit (with '+changes' when the work tree differs), or None outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project_dir, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_dir,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+changes" if dirty else "")
 
 
 def render_time() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,23 @@ def ci_level(project_dir: Path) -> float | None:
         return None
 
 
+def git_commit(project_dir: str | Path) -> str | None:
+    """The checked-out commit (with '+changes' when the work tree differs), or None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project_dir, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_dir,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
 def results_meta(project_dir: Path, engine: str, now: datetime | None = None) -> dict[str, Any]:
     """The ``_meta`` block: schema and package version, git commit (None outside git), render time (UTC),
     engine, data files (path, sha256, rows), the ``synthetic`` flag per data set, CI level and the
     fingerprints of every input (:func:`ipsreport.fingerprints.input_fingerprints`)."""
     from . import __version__
-    from .concordance import git_commit
 
     root = Path(project_dir)
     return {

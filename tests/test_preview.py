@@ -1,6 +1,7 @@
 """`ipsreport preview` driven as an author uses it: edit prose, break a cell, fix it (loopback only, bounded waits)."""
 
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
@@ -93,3 +94,53 @@ def test_error_banner_is_text_and_loopback_rules():
     assert page.index("ipsreport-preview-error") < page.index("<p>ok</p>")
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+CODE_CELL_V1 = """
+```{python}
+#| label: warm-check
+only_in_first_version = 1
+print("warm value " + str(20 + 1))
+```
+"""
+
+CODE_CELL_V2 = """
+```{python}
+#| label: warm-check
+print("warm value " + str(20 + 2))
+print("leftover: " + str("only_in_first_version" in globals()))
+```
+"""
+
+
+def test_preview_code_edit_runs_in_a_warm_kernel_with_a_clean_namespace(preview):
+    """A code edit re-runs the chapter in its warm kernel: the new value shows, nothing of the previous run is
+    left in the namespace, and the results registry of the re-run is complete."""
+    project, base, log = preview
+    results = f"{base}/02-results.html"
+    _wait_for(results, lambda t: "Employment by arm" in t, 240)
+    source = project / "chapters" / "02-results.qmd"
+    good = source.read_text()
+
+    def said(text: str) -> int:  # the terminal wraps long lines
+        return " ".join(log.read_text().split()).count(text)
+
+    def until(condition, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+
+    renders = said("rendered in")
+    source.write_text(good + CODE_CELL_V1)
+    _wait_for(results, lambda t: "warm value 21" in t, 120)
+    until(lambda: said("rendered in") > renders, 30)
+    # The next warm kernels are prepared in the background after every render; the terminal says when.
+    ready, runs_before = said("warm kernels ready for"), said("in a warm kernel")
+    until(lambda: said("warm kernels ready for") > ready, 120)
+    source.write_text(good + CODE_CELL_V2)
+    page = _wait_for(results, lambda t: "warm value 22" in t, 120)
+    assert "leftover: False" in page and "warm value 21" not in page
+    until(lambda: said("in a warm kernel") > runs_before, 30)
+    registered = json.loads((project / "_book" / "results.json").read_text())
+    assert registered["fixture.n_total"] > 0 and "fixture.employed_ips" in registered

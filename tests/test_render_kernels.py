@@ -164,6 +164,7 @@ def test_fixture_book_identical_with_fresh_kernels(tmp_path, monkeypatch):
                    if p.is_file() and p.name not in {cache.MANIFEST, cache.MANIFEST_SUM}
                    and p.parent.name != cache.FORMATS_DIR  # chapter entries only
                    and "_changes" not in p.parts  # the change report's history, not a chapter's output
+                   and p.name != cache.TIMES_FILE  # how long chapters took: only orders the next execution
                    and p.suffix != ".svg"}  # SVGs carry matplotlib's date and random ids; the PNGs compare
         results = json.loads((project / "_book" / "results.json").read_text(encoding="utf-8"))
         results.pop("_meta")  # provenance: render time and engine differ by design
@@ -191,3 +192,123 @@ def test_a_module_that_cannot_be_preloaded_is_reported(leak_book, tmp_path):
         assert [f.split(":")[0] for f in pool.failed] == ["no_such_module_ipsr"]
     finally:
         pool.close()
+
+
+WARM_V1 = """\
+# A
+
+```{python}
+import xml.dom.minidom
+from ipsreport.results import register
+old_only = "defined by the first version"
+register("a.first", 1)
+open("data/a.csv").read()
+```
+
+First version.
+"""
+
+WARM_V2 = """\
+# A
+
+```{python}
+import sys
+state = {
+    "old_variable": "old_only" in globals(),
+    "imported_ahead": "xml.dom.minidom" in sys.modules,
+    "main_names": sorted(n for n in globals() if not n.startswith("_")
+                         and n not in {"In", "Out", "get_ipython", "exit", "quit", "open", "sys"}),
+}
+from ipsreport.results import register, registered
+state["registry_before"] = sorted(registered())
+register("a.second", 2)
+open("data/b.csv").read()
+```
+
+Second version sees `{python} json.dumps(state, sort_keys=True)`.
+
+```{python}
+import json
+```
+"""
+
+
+def test_warm_kernel_runs_an_edited_chapter_in_a_clean_namespace(leak_book, tmp_path):
+    """A chapter's warm kernel (started ahead, setup run, the previous run's modules imported) runs the next
+    version of the chapter with nothing of the previous run: no variable, no registered value, its own reads."""
+    chapter_file = leak_book / "chapters" / "a.qmd"
+    chapter_file.write_text(WARM_V1, encoding="utf-8")
+    work = tmp_path / "work"
+    book = read_book(leak_book)
+    ch = next(c for c in book.chapters if c.slug == "a")
+    pool = execute.KernelPool(leak_book, work, PRELOAD)
+    try:
+        first = execute.execute_chapter(book, ch, read_qmd(book.root, ch.path), work, pool)
+        assert first.data_reads == ["a.csv"]
+        assert pool.prestart(book, ch) and pool.has_spare("a")
+        chapter_file.write_text(WARM_V2.replace("`{python} json.dumps", "`{python} __import__('json').dumps"),
+                                encoding="utf-8")
+        warm_before = execute.WARM_KERNELS
+        second = execute.execute_chapter(book, ch, read_qmd(book.root, ch.path), work / "next", pool)
+        assert execute.WARM_KERNELS == warm_before + 1 and not pool.has_spare("a")
+    finally:
+        pool.close()
+    shown = second.markdown.split("Second version sees ", 1)[1].strip().rstrip(".")
+    state = json.loads(re.sub(r"\\(.)", r"\1", shown))
+    assert state == {"old_variable": False, "imported_ahead": True, "main_names": [], "registry_before": []}
+    # The registry wrote to this run's results file (work/next), with this run's values only.
+    assert {k: v for k, v in second.results.items() if not k.startswith("_")} == {"a.second": 2}
+    assert second.data_reads == ["b.csv"]
+
+
+def test_warm_kernel_output_matches_a_forked_kernel(leak_book, tmp_path):
+    book = read_book(leak_book)
+    ch = next(c for c in book.chapters if c.slug == "b")
+    doc = read_qmd(book.root, ch.path)
+    pool = execute.KernelPool(leak_book, tmp_path / "work", PRELOAD)
+    try:
+        forked = execute.execute_chapter(book, ch, doc, tmp_path / "work" / "1", pool)
+        assert pool.prestart(book, ch)
+        warm = execute.execute_chapter(book, ch, doc, tmp_path / "work" / "2", pool)
+    finally:
+        pool.close()
+    assert (warm.markdown, warm.figures, warm.results, warm.data_reads) == \
+           (forked.markdown, forked.figures, forked.results, forked.data_reads)
+
+
+def test_discarded_warm_kernels_are_not_used(leak_book, tmp_path):
+    book = read_book(leak_book)
+    ch = next(c for c in book.chapters if c.slug == "b")
+    pool = execute.KernelPool(leak_book, tmp_path / "work", PRELOAD)
+    try:
+        assert pool.prestart(book, ch)
+        pool.discard_spares()
+        assert not pool.has_spare("b")
+        warm_before = execute.WARM_KERNELS
+        execute.execute_chapter(book, ch, read_qmd(book.root, ch.path), tmp_path / "work" / "1", pool)
+        assert execute.WARM_KERNELS == warm_before
+    finally:
+        pool.close()
+
+
+def test_chapters_run_longest_first_by_their_last_times(leak_book, monkeypatch):
+    """With one worker, the chapter that took longest last time starts first; every run records its times."""
+    from ipsreport.render import engine
+
+    for name in ("a", "b"):  # chapters without registered values (this book has no post-render script)
+        (leak_book / "chapters" / f"{name}.qmd").write_text(f"# {name}\n\n```{{python}}\nx = 1\n```\n",
+                                                            encoding="utf-8")
+    cache.record_chapter_times(leak_book, {"chapters/a.qmd": 0.5, "chapters/b.qmd": 7.0})
+    order = []
+    real = execute.execute_chapter
+
+    def recording(book, ch, *args, **kwargs):
+        order.append(ch.slug)
+        return real(book, ch, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute_chapter", recording)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 1)
+    render_book(leak_book, formats=["html"], engine="builtin", use_cache=False)
+    assert order == ["b", "a"]
+    times = cache.chapter_times(leak_book)
+    assert set(times) == {"chapters/a.qmd", "chapters/b.qmd"} and times["chapters/b.qmd"] != 7.0

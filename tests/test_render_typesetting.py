@@ -407,3 +407,21 @@ def test_docx_table_too_wide_for_a_portrait_page_gets_a_landscape_page(tmp_path)
     assert children[at + 1].find(f"{W}pPr/{W}sectPr/{W}pgSz").get(f"{W}orient") == "landscape"
     grid = sum(int(g.get(f"{W}w")) for g in table.iter(f"{W}gridCol")) / 20
     assert grid <= (16838 - 2 * 1440) / 20 + 0.1
+
+
+def test_token_widths_are_matplotlibs_text_extents():
+    """The DOCX layout measures tokens on one kept font object, once per token for every size: the widths must be
+    exactly those of matplotlib's TextToPath (the measure the column widths were defined with), so that the
+    layout, and the DOCX, do not change."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    from ipsreport.render.docx import MEASURE_FONT, token_width_pt
+
+    tokens = ["Outcome", "0.298", "(0.120", "to", "0.476)", "<0.001", "−1.5", "±", "AVAWAY", "ﬁnal", "Ærø",
+              "12345678.912", "n = 58 (100%)", "Tolerance of pain–relief", "‑", "x" * 40]
+    for size in (9.0, 8.0):
+        for token in tokens:
+            expected = TextToPath().get_text_width_height_descent(
+                token, FontProperties(family=MEASURE_FONT, size=size), ismath=False)[0]
+            assert token_width_pt(token, size) == expected, (token, size)

@@ -257,3 +257,32 @@ def record_format(root: Path, fmt: str, key: str, out: Path, files: list[str]) -
 def forget_formats(root: Path) -> None:
     """A render that wrote nothing reusable (e.g. it failed) leaves no stamp behind."""
     shutil.rmtree(root / CACHE_DIR / FORMATS_DIR, ignore_errors=True)
+
+
+TIMES_FILE = "chapter-times.json"  # seconds each chapter's last execution took; only orders the next executions
+
+
+def chapter_times(root: Path) -> dict[str, float]:
+    """How long each chapter (by path) took the last time it ran; empty when unknown or unreadable."""
+    try:
+        times = json.loads((Path(root) / CACHE_DIR / TIMES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(times, dict):
+        return {}
+    return {k: float(v) for k, v in times.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+def record_chapter_times(root: Path, durations: dict[str, float]) -> None:
+    """Remember ``durations`` (chapter path → seconds) beside the others' earlier times; best effort."""
+    if not durations:
+        return
+    path = Path(root) / CACHE_DIR / TIMES_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{TIMES_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**chapter_times(root), **{k: round(v, 3) for k, v in durations.items()}},
+                                  indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only loses the ordering hint

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,15 +49,39 @@ TABLE_FONT_PT = (9.0, 8.0)  # tried in order; landscape at the last one if the t
 MEASURE_FONT = "DejaVu Sans"
 
 
-@lru_cache(maxsize=4096)
 def token_width_pt(token: str, size_pt: float) -> float:
-    """Width in points of ``token`` set in DejaVu Sans at ``size_pt``."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
+    """Width in points of ``token`` set in DejaVu Sans at ``size_pt``.
 
-    width, _h, _d = TextToPath().get_text_width_height_descent(token, FontProperties(family=MEASURE_FONT, size=size_pt),
-                                                                ismath=False)
-    return float(width)
+    The value of matplotlib's ``TextToPath().get_text_width_height_descent`` (the text's extent in subpixels at
+    TextToPath's scale, then scaled to ``size_pt``), computed with the same calls on one font object kept for the
+    process, and once per token for every size: a book's tables measure thousands of tokens."""
+    scale = size_pt / _FONT_SCALE
+    return _subpixel_width(token, _measure_font_files(size_pt)) / 64.0 * scale
+
+
+_FONT_SCALE = 100.0  # matplotlib's TextToPath.FONT_SCALE and DPI: the size the text is laid out at
+_FONT_DPI = 72
+_measure_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _measure_font_files(size_pt: float) -> tuple[str, ...]:
+    """The font files (with fallbacks) matplotlib picks for the measuring font, as TextToPath finds them."""
+    from matplotlib.font_manager import FontProperties, fontManager
+
+    return tuple(str(f) for f in fontManager._find_fonts_by_props(FontProperties(family=MEASURE_FONT, size=size_pt)))
+
+
+@lru_cache(maxsize=16384)
+def _subpixel_width(token: str, files: tuple[str, ...]) -> float:
+    from matplotlib.font_manager import get_font
+    from matplotlib.ft2font import LoadFlags
+
+    with _measure_lock:  # one FT2Font object holds the laid-out text: one measurement at a time
+        font = get_font(list(files))
+        font.set_size(_FONT_SCALE, _FONT_DPI)
+        font.set_text(token, 0.0, flags=LoadFlags.NO_HINTING)
+        return float(font.get_width_height()[0])
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ Jupyter kernels (with a per-chapter cache) and writes HTML, PDF (Typst) and DOCX
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,27 @@ class BuiltinBackend:
     def __init__(self) -> None:
         self.book: Book | None = None
         self.docs: dict[str, Document] = {}
+        self._kernels: _execute.KernelPool | None = None  # started in prepare(), while the pre-render scripts run
+
+    def prepare(self, ctx: RenderContext) -> None:
+        """Start the kernel pool now when a chapter will run: importing the preloaded modules then overlaps the
+        pre-render scripts (data validation) instead of following them."""
+        book = self.book
+        if book is None or _execute.SHARED_POOL is not None:
+            return
+        code = [ch for ch in book.chapters if self.docs[ch.slug].needs_kernel]
+        if not code:
+            return
+        if ctx.use_cache:
+            shared = _cache.shared_key(book)
+            if all(_cache.load(book.root, ch, _cache.chapter_key(shared, book, ch))[0] is not None for ch in code):
+                return  # (a pre-render script may still change what a chapter reads: the pool then starts later)
+        self._kernels = _execute.kernel_pool(book.root, ctx.work, ctx.config)
+
+    def finish(self) -> None:
+        if self._kernels is not None:
+            self._kernels.close()
+            self._kernels = None
 
     def chapters(self, root: Path, config: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
         self.book = read_book(root)
@@ -112,7 +135,7 @@ class BuiltinBackend:
         notice = read_notice(book.root)
         summary.notes.append(_tools_note())
         with _Progress(ctx.console) as progress:
-            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress, ctx.config)
+            outputs = _chapters(book, docs, work, ctx.use_cache, summary, progress, ctx.config, self._kernels)
             todo = _reuse_formats(ctx, book, outputs, notice)
             if todo:
                 from .assemble import assemble_book
@@ -159,7 +182,9 @@ def _tools_note() -> str:
 
 
 def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSummary, progress,
-              config: dict[str, Any] | None = None) -> dict:
+              config: dict[str, Any] | None = None, started: _execute.KernelPool | None = None) -> dict:
+    """Every chapter's output: from the cache, or executed (chapters in parallel, the longest first). A pool
+    given as ``started`` is used and left open (its owner closes it)."""
     shared = _cache.shared_key(book)
     outputs: dict[str, _execute.ChapterOutput] = {}
     todo = []
@@ -182,11 +207,20 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
         return outputs
     tasks = {ch.slug: progress.add(f"execute {ch.path}") for ch, _, _ in todo}
     # One helper process imports the heavy modules once; every chapter's kernel is forked from it.
-    shared_pool = _execute.SHARED_POOL
+    shared_pool = _execute.SHARED_POOL or started
     kernels = shared_pool or _execute.kernel_pool(book.root, work, config or {})
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1)))
-    futures: dict[Future, Any] = {pool.submit(_execute.execute_chapter, book, ch, doc, work, kernels): (ch, key)
-                                  for ch, doc, key in todo}
+    # Longest first (by the last run's times): the book ends sooner when its slowest chapter does not start last.
+    took = _cache.chapter_times(book.root)
+    todo.sort(key=lambda item: -took.get(item[0].path, math.inf))
+    started_at = {}
+
+    def run(ch, doc):
+        started_at[ch.slug] = time.perf_counter()
+        return _execute.execute_chapter(book, ch, doc, work, kernels)
+
+    futures: dict[Future, Any] = {pool.submit(run, ch, doc): (ch, key) for ch, doc, key in todo}
+    durations: dict[str, float] = {}
     errors: dict[int, BaseException] = {}
     order = {ch.slug: i for i, ch in enumerate(book.chapters)}
     try:
@@ -200,12 +234,14 @@ def _chapters(book: Book, docs, work: Path, use_cache: bool, summary: RenderSumm
                     other.cancel()  # chapters not started yet; running kernels finish their chapter
                 continue
             outputs[ch.slug] = fut.result()
+            durations[ch.path] = time.perf_counter() - started_at[ch.slug]
             _cache.store(book.root, ch, key, outputs[ch.slug])
             progress.done(tasks[ch.slug])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if kernels is not None and kernels is not shared_pool:
             kernels.close()
+    _cache.record_chapter_times(book.root, durations)
     if errors:
         raise errors[min(errors)]  # the first failing chapter in book order
     summary.executed.extend(ch.path for ch in book.chapters if ch.slug in {c.slug for c, _, _ in todo})
@@ -217,34 +253,39 @@ def _write_formats(book, fmts, ast, numbering, notice, docs, work: Path, out: Pa
     abstract = book.abstract or index_doc.front_matter.get("abstract")
     from .assemble import use_figure_format
 
-    def ast_for(fmt: str) -> dict:
-        return use_figure_format(ast, book.figure_format(fmt)[0])
+    tasks = {name: progress.add(f"write {name}") for name in fmts}
+    with ThreadPoolExecutor(max_workers=len(fmts) + 1) as pool:
+        tables: Future | None = None
+        if "pdf" in fmts or "docx" in fmts:
+            # The HTML tables of the cells as native tables, converted once for both the PDF and the DOCX (their
+            # writers then find nothing left to convert), while the HTML is written.
+            from .tables import native_tables
 
-    jobs = {}
-    if "html" in fmts:
-        from .html import write_html
+            tables = pool.submit(native_tables, ast)
 
-        html_ast = ast_for("html")
-        wanted = ".svg" if book.figure_format("html")[0] == "svg" else ".png"
-        shutil.copytree(work / "figures", out / "figures",
-                        ignore=lambda _d, names: [n for n in names if not n.endswith(wanted)])
+        def ast_for(fmt: str) -> dict:
+            source = tables.result() if tables is not None and fmt in {"typst", "docx"} else ast
+            return use_figure_format(source, book.figure_format(fmt)[0])
 
-        jobs["html"] = lambda: write_html(book, html_ast, numbering, notice, out)
-    if "pdf" in fmts:
-        from .pdf import write_pdf
+        jobs = {}
+        if "html" in fmts:
+            from .html import write_html
 
-        pdf_ast = ast_for("typst")
-        jobs["pdf"] = lambda: write_pdf(book, pdf_ast, notice, abstract, work, out / f"{book.output_file}.pdf")
-    if "docx" in fmts:
-        from .docx import write_docx
+            wanted = ".svg" if book.figure_format("html")[0] == "svg" else ".png"
+            shutil.copytree(work / "figures", out / "figures",
+                            ignore=lambda _d, names: [n for n in names if not n.endswith(wanted)])
+            jobs["html"] = lambda: write_html(book, ast_for("html"), numbering, notice, out)
+        if "pdf" in fmts:
+            from .pdf import write_pdf
 
-        docx_ast = ast_for("docx")
-        jobs["docx"] = lambda: write_docx(book, docx_ast, notice, abstract, work, out / f"{book.output_file}.docx")
-    tasks = {name: progress.add(f"write {name}") for name in jobs}
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            jobs["pdf"] = lambda: write_pdf(book, ast_for("typst"), notice, abstract, work,
+                                            out / f"{book.output_file}.pdf")
+        if "docx" in fmts:
+            from .docx import write_docx
+
+            jobs["docx"] = lambda: write_docx(book, ast_for("docx"), notice, abstract, work,
+                                              out / f"{book.output_file}.docx")
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         for name, fut in futures.items():
             fut.result()
             progress.done(tasks[name])
-
-

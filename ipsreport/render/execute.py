@@ -29,7 +29,8 @@ from .project import Book, Chapter
 from .qmd import Cell, Document, InlineExpr, Markdown
 from .safety import check_computed_markup
 
-__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS", "kernel_figure_formats", "figure_variant",
+__all__ = ["ChapterOutput", "execute_chapter", "static_chapter", "KERNEL_STARTS", "WARM_KERNELS",
+           "kernel_figure_formats", "figure_variant",
            "KernelPool", "kernel_pool"]
 
 INLINE_MIME = "text/x-ipsreport-inline"
@@ -37,6 +38,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # Every kernel start is counted so that tests (and the summary) can prove a cached render starts none.
 KERNEL_STARTS = 0
+# Of those, the kernels that were started ahead of their run (KernelPool.prestart): the preview's warm kernels.
+WARM_KERNELS = 0
 _lock = threading.Lock()
 
 
@@ -125,33 +128,49 @@ def _audit_code(book: Book) -> str:
     # Reads are recorded under the path the project names (data/...), not the resolved one: a data folder that
     # is a symlink to elsewhere must still be seen (the cache fingerprints the files through the same names).
     root = os.path.abspath(book.root / "data") + "/"
+    # The hook is installed once per process (a warm kernel ran this code before its chapter did, see
+    # KernelPool.prestart); it records into a set kept on ``sys`` so that reads made by the modules the warm-up
+    # imported count as the chapter's reads, as they would in a fresh kernel.
     return (
         "import os as _ipsr_os, sys as _ipsr_sys\n"
         f"_ipsr_data_root = {root!r}\n"
-        "_ipsr_reads = set()\n"
-        "def _ipsr_audit(event, args):\n"
-        "    if event == 'open' and args and isinstance(args[0], (str, bytes, _ipsr_os.PathLike)):\n"
-        "        try:\n"
-        "            path = _ipsr_os.path.abspath(_ipsr_os.fsdecode(args[0]))\n"
-        "        except Exception:\n"
-        "            return\n"
-        "        if path.startswith(_ipsr_data_root):\n"
-        "            _ipsr_reads.add(path[len(_ipsr_data_root):])\n"
-        "_ipsr_sys.addaudithook(_ipsr_audit)\n"
+        "if not hasattr(_ipsr_sys, '_ipsr_reads'):\n"
+        "    _ipsr_sys._ipsr_reads = set()\n"
+        "    def _ipsr_audit(event, args, _reads=_ipsr_sys._ipsr_reads, _root=_ipsr_data_root, _os=_ipsr_os):\n"
+        "        if event == 'open' and args and isinstance(args[0], (str, bytes, _os.PathLike)):\n"
+        "            try:\n"
+        "                path = _os.path.abspath(_os.fsdecode(args[0]))\n"
+        "            except Exception:\n"
+        "                return\n"
+        "            if path.startswith(_root):\n"
+        "                _reads.add(path[len(_root):])\n"
+        "    _ipsr_sys.addaudithook(_ipsr_audit)\n"
+        "_ipsr_reads = _ipsr_sys._ipsr_reads\n"
     )
 
 
 def _teardown_code(path: Path) -> str:
+    # Besides the data reads: the modules the chapter ended with, in import order (a warm kernel for its next
+    # run imports them ahead; see KernelPool.prestart).
     return (
         "import json as _ipsr_json\n"
         f"with open({str(path)!r}, 'w', encoding='utf-8') as _ipsr_f:\n"
         "    _ipsr_json.dump(sorted(_ipsr_reads), _ipsr_f)\n"
+        f"with open({str(_modules_file(path))!r}, 'w', encoding='utf-8') as _ipsr_f:\n"
+        "    _ipsr_json.dump(list(_ipsr_sys.modules), _ipsr_f)\n"
     )
 
 
-def _setup_code(book: Book) -> str:
+def _modules_file(reads_file: Path) -> Path:
+    return reads_file.with_name(reads_file.stem + ".modules.json")
+
+
+def _setup_code(book: Book, env: dict[str, str] | None = None) -> str:
     formats, dpi = kernel_figure_formats(book)
-    return _audit_code(book) + (
+    # The run's environment (e.g. the results file) is set here, not only when the process starts: a warm kernel
+    # was started before the run it serves existed.
+    environment = f"_ipsr_os.environ.update({dict(env)!r})\n" if env else ""
+    return _audit_code(book) + environment + (
         # As Quarto does (resources/jupyter/lang/python/setup.py): activate the inline backend first, so Figure
         # objects display even when built without pyplot; then the document-level figure size, dpi and formats
         # (the backend would otherwise reset the dpi). Cells cannot change them, under Quarto either.
@@ -187,7 +206,8 @@ def _kernel_spec(work: Path, slug: str, env: dict[str, str]) -> Path:
     return kdir.parent
 
 
-def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbformat.NotebookNode, list[dict[str, Any]]]:
+def _build_notebook(book: Book, doc: Document, reads_file: Path,
+                    env: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, list[dict[str, Any]]]:
     """One notebook cell per qmd cell and per inline expression, in document order; ``roles`` maps them back."""
     nb = nbformat.v4.new_notebook()
     roles: list[dict[str, Any]] = []
@@ -196,7 +216,7 @@ def _build_notebook(book: Book, doc: Document, reads_file: Path) -> tuple[nbform
         nb.cells.append(nbformat.v4.new_code_cell(source))
         roles.append(role)
 
-    add(_setup_code(book), {"kind": "setup"})
+    add(_setup_code(book, env), {"kind": "setup"})
     for block in doc.blocks:
         if isinstance(block, Cell):
             add(block.source, {"kind": "cell", "cell": block})
@@ -236,16 +256,10 @@ def _transport(ipc_base: Path) -> dict[str, str]:
     return {"transport": "tcp", "ip": "127.0.0.1"}
 
 
-def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, pool: "KernelPool | None") -> None:
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
-
-    global KERNEL_STARTS
-    results_file = work / "results" / f"{chapter.slug}.json"
+def _kernel_env(book: Book, results_file: Path | None) -> dict[str, str]:
+    """The environment of a chapter's kernel; ``results_file`` None for a warm kernel started ahead of its run
+    (the run's setup cell sets it)."""
     env = {
-        "IPSREPORT_RESULTS_FILE": str(results_file),
         # The built-in engine prints the synthetic-data notice on every page itself.
         "IPSREPORT_ENGINE": "builtin",
         # data/ and config/ are found from here (ipsreport.paths), whichever copy of the package is imported.
@@ -253,6 +267,21 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, poo
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+    return {"IPSREPORT_RESULTS_FILE": str(results_file), **env} if results_file is not None else env
+
+
+def _results_file(work: Path, chapter: Chapter) -> Path:
+    return work / "results" / f"{chapter.slug}.json"
+
+
+def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, pool: "KernelPool | None") -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    global KERNEL_STARTS, WARM_KERNELS
+    env = _kernel_env(book, _results_file(work, chapter))
     if pool is not None:
         km: Any = pool.start(chapter.slug, env, book.root)
     else:
@@ -268,6 +297,7 @@ def _run(book: Book, chapter: Chapter, doc: Document, nb, roles, work: Path, poo
     )
     with _lock:
         KERNEL_STARTS += 1
+        WARM_KERNELS += int(bool(getattr(km, "warm", False)))
     try:
         client.execute()
     except CellExecutionError as e:
@@ -407,8 +437,10 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path,
         return static_chapter(book, chapter, doc)
     reads_file = _reads_file(work, chapter)
     reads_file.parent.mkdir(parents=True, exist_ok=True)
-    nb, roles = _build_notebook(book, doc, reads_file)
+    nb, roles = _build_notebook(book, doc, reads_file, _kernel_env(book, _results_file(work, chapter)))
     _run(book, chapter, doc, nb, roles, work, pool)
+    if pool is not None and _modules_file(reads_file).exists():
+        pool.remember_modules(chapter.slug, json.loads(_modules_file(reads_file).read_text(encoding="utf-8")))
     by_cell = {id(r["cell"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "cell"}
     by_inline = {id(r["expr"]): c for c, r in zip(nb.cells, roles) if r["kind"] == "inline"}
     figures: dict[str, bytes] = {}
@@ -430,7 +462,7 @@ def execute_chapter(book: Book, chapter: Chapter, doc: Document, work: Path,
             md.append(quarto_inline_markdown(bundles[-1] if bundles else {}, part.expr, f"{doc.path}:{part.line}"))
             pieces.append((code_identity(book, doc, part), md[-1]))
     check_computed_markup("".join(md), _source_markdown(doc), figures, raw_html, doc.path)
-    results_file = work / "results" / f"{chapter.slug}.json"
+    results_file = _results_file(work, chapter)
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     reads = json.loads(reads_file.read_text(encoding="utf-8")) if reads_file.exists() else None
     return ChapterOutput("".join(md), figures, results, reads, pieces)
@@ -542,12 +574,14 @@ class _ForkedKernel:
 
     ipykernel = False  # nbclient would add its own history option; the pool sets it already
 
-    def __init__(self, pid: int, connection_file: Path, log: Path):
+    def __init__(self, pid: int, connection_file: Path, log: Path, cwd: Path | None = None):
         self.pid: int | None = pid
         self.connection_file = connection_file
         self.log = log
+        self.cwd = cwd
         self.kernel_id = f"forked-{pid}"
         self._clients: list[Any] = []
+        self.warm = False  # started ahead of its run (KernelPool.prestart)
 
     @property
     def has_kernel(self) -> bool:
@@ -606,8 +640,14 @@ class _ForkedKernel:
 class KernelPool:
     """One helper process with the project's heavy modules imported; :meth:`start` forks a fresh kernel from it.
 
-    Thread-safe (chapters start their kernels from several threads). :meth:`close` ends the helper; kernels
-    already started keep running until their chapter shuts them down.
+    Thread-safe (chapters start their kernels from several threads). :meth:`close` ends the helper and any warm
+    kernel still waiting; kernels already started keep running until their chapter shuts them down.
+
+    *Warm kernels* (the preview keeps one per chapter between edits, as Quarto's kernel daemon does):
+    :meth:`prestart` forks a chapter's next kernel ahead of time, lets it start, runs the engine's setup code in
+    it and imports the modules the chapter's previous run ended with; :meth:`start` then hands it out instead of
+    forking. The kernel has run none of the chapter's code, so its namespace is as clean as a fresh kernel's;
+    each warm kernel serves one run only.
     """
 
     def __init__(self, root: Path, work: Path, preload: list[str]):
@@ -615,6 +655,9 @@ class KernelPool:
         self.preload = list(preload)
         self._lock = threading.Lock()
         self._ready: dict[str, Any] | None = None
+        self._spares: dict[str, _ForkedKernel] = {}
+        self._modules: dict[str, list[str]] = {}
+        self._generation = 0  # raised by discard_spares: a warm kernel started before that is not kept
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _POOL_PROGRAM, json.dumps([*_KERNEL_MODULES, *self.preload])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root, text=True,
@@ -639,9 +682,20 @@ class KernelPool:
             return list(self._ready.get("failed", []))
 
     def start(self, slug: str, env: dict[str, str], cwd: Path) -> _ForkedKernel:
+        """The chapter's warm kernel when one is ready (see :meth:`prestart`), else a newly forked one."""
+        with self._lock:
+            spare = self._spares.pop(slug, None)
+        if spare is not None:
+            if spare.is_alive() and spare.cwd == Path(cwd):
+                spare.warm = True
+                return spare
+            spare.shutdown_kernel(now=True)
+        return self._fork(slug, env, cwd)
+
+    def _fork(self, slug: str, env: dict[str, str], cwd: Path, name: str | None = None) -> _ForkedKernel:
         from jupyter_client.connect import write_connection_file
 
-        folder = self.work / "kernels" / slug
+        folder = self.work / "kernels" / (name or slug)
         folder.mkdir(parents=True, exist_ok=True)
         connection = folder / "connection.json"
         write_connection_file(str(connection), **_transport(folder / "ipc"))
@@ -654,9 +708,69 @@ class KernelPool:
                                                "log": str(log)}) + "\n")
             self._proc.stdin.flush()
             pid = int(self._reply()["pid"])
-        return _ForkedKernel(pid, connection, log)
+        return _ForkedKernel(pid, connection, log, Path(cwd))
+
+    def remember_modules(self, slug: str, modules: list[str]) -> None:
+        """The modules a run of the chapter ended with, in import order: its next warm kernel imports them."""
+        with self._lock:
+            self._modules[slug] = [m for m in modules if isinstance(m, str) and m != "__main__"]
+
+    def has_spare(self, slug: str) -> bool:
+        with self._lock:
+            return slug in self._spares
+
+    def prestart(self, book: Book, chapter: Chapter, timeout: float = 120) -> bool:
+        """Start ``chapter``'s next kernel now, ready for :meth:`start`: forked, started, the engine's setup code
+        run and the modules of the chapter's previous run imported (silently: no execution count, no history, no
+        name left in the namespace but the setup's own). False when it could not be made ready (the run then
+        forks a kernel as usual)."""
+        with self._lock:
+            generation = self._generation
+            modules = list(self._modules.get(chapter.slug, []))
+        kernel = self._fork(chapter.slug, _kernel_env(book, None), book.root, name=f"{chapter.slug}.warm")
+        warm_up = _setup_code(book) + (
+            "def _ipsr_warm(names):\n"
+            "    import importlib\n"
+            "    for name in names:\n"
+            "        if name not in _ipsr_sys.modules:\n"
+            "            try:\n"
+            "                importlib.import_module(name)\n"
+            "            except Exception:\n"
+            "                pass\n"
+            f"_ipsr_warm({modules!r})\n"
+            "del _ipsr_warm\n"
+        )
+        ok = False
+        kc = kernel.client()
+        try:
+            kc.start_channels()
+            kc.wait_for_ready(timeout=timeout)
+            reply = kc.execute_interactive(warm_up, silent=True, store_history=False, timeout=timeout,
+                                           output_hook=lambda _msg: None)
+            ok = reply.get("content", {}).get("status") == "ok"
+        except Exception:  # a kernel that does not get ready is simply not used
+            ok = False
+        finally:
+            kc.stop_channels()
+            if kc in kernel._clients:
+                kernel._clients.remove(kc)
+        with self._lock:
+            if ok and generation == self._generation and chapter.slug not in self._spares:
+                self._spares[chapter.slug] = kernel
+                return True
+        kernel.shutdown_kernel(now=True)
+        return False
+
+    def discard_spares(self) -> None:
+        """End every warm kernel (e.g. the project's code or settings changed since they were started)."""
+        with self._lock:
+            spares, self._spares = list(self._spares.values()), {}
+            self._generation += 1
+        for kernel in spares:
+            kernel.shutdown_kernel(now=True)
 
     def close(self) -> None:
+        self.discard_spares()
         if self._proc.poll() is None:
             try:
                 assert self._proc.stdin is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html as _html
 import json
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import Template
@@ -140,6 +142,38 @@ def _json_in_script(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
+# Pages already made in this process (the preview writes the book again after every edit, and most pages are as
+# they were): each step is a pure function of its key, so a remembered result is the result.
+_MEMO: OrderedDict[tuple, Any] = OrderedDict()
+_MEMO_SIZE = 128
+_memo_lock = threading.Lock()
+
+
+def _memo(key: tuple, make: Any) -> Any:
+    """``make(*key[1:])``, remembered for the last :data:`_MEMO_SIZE` keys."""
+    with _memo_lock:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    value = make(*key[1:])
+    with _memo_lock:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _page_body(body_html: str, kind: str, page: str, title: str) -> tuple[str, list[dict[str, str]]]:
+    """A page's body with its accessible structure, and its search entries."""
+    soup = structure_page(body_html)
+    if kind == "front":
+        demote_headings(soup)  # the title block holds the page's one <h1>
+    for tag in soup.find_all(id=list(_TEMPLATE_IDS)):
+        tag["id"] = f"{tag['id']}-content"
+    unique_ids(soup)
+    return str(soup), search_entries(soup, page, title)
+
+
 def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: str | None, out: Path) -> list[Path]:
     """Write every page under ``out`` (figures are expected in ``out/figures``); return the pages written."""
     template = Template((TEMPLATES / "page.html").read_text(encoding="utf-8"))
@@ -151,23 +185,19 @@ def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: st
     def fragment(slug: str) -> str:
         blocks = _rewrite_links(chapters[slug], slug, numbering)
         doc = pandoc.document(blocks, like=ast)
-        return pandoc.ast_to(doc, "html5", ["--mathml", "--syntax-highlighting=none", "--wrap=none",
-                                            "--email-obfuscation=none"])
+        return _memo(("fragment", json.dumps(doc)), lambda payload: pandoc.run(
+            ["-f", "json", "-t", "html5", "--mathml", "--syntax-highlighting=none", "--wrap=none",
+             "--email-obfuscation=none"], payload))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         bodies = dict(zip(chapters, pool.map(fragment, list(chapters))))
 
-    soups = {}
+    soups: dict[str, str] = {}
     index: list[dict[str, str]] = []
     for ch in book.chapters:
-        soup = structure_page(bodies[ch.slug])
-        if ch.kind == "front":
-            demote_headings(soup)  # the title block holds the page's one <h1>
-        for tag in soup.find_all(id=list(_TEMPLATE_IDS)):
-            tag["id"] = f"{tag['id']}-content"
-        unique_ids(soup)
-        soups[ch.slug] = soup
-        index += search_entries(soup, ch.page, numbering.chapter_titles.get(ch.slug, ch.slug))
+        title = numbering.chapter_titles.get(ch.slug, ch.slug)
+        soups[ch.slug], entries = _memo(("page", bodies[ch.slug], ch.kind, ch.page, title), _page_body)
+        index += entries
     search_index = _json_in_script(index)
     search_js = (TEMPLATES / "search.js").read_text(encoding="utf-8")
 
@@ -183,7 +213,7 @@ def write_html(book: Book, ast: dict[str, Any], numbering: Numbering, notice: st
             notice=notice_html,
             title_block=_title_block(book) if ch.kind == "front" else "",
             toc=_page_toc(chapters[ch.slug]) if options.get("toc", True) else "",
-            body=str(soups[ch.slug]),
+            body=soups[ch.slug],
             pager=_pager(book, numbering, i),
             search_index=search_index,
             search_js=search_js,

@@ -135,6 +135,9 @@ class RenderContext:
 
 
 class Backend(Protocol):
+    """A backend may also have ``prepare(ctx)``, called before the pre-render scripts run (work that can overlap
+    them, e.g. starting processes), and ``finish()``, called when the render ends, however it ends."""
+
     name: str
 
     def chapters(self, root: Path, config: dict[str, Any]) -> tuple[str, list[tuple[str, bool]]]:
@@ -316,6 +319,9 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
                                      # --no-cache: the project's scripts must not reuse remembered work either
                                      **({} if use_cache else {"IPSREPORT_NO_CACHE": "1"})})
             ctx.results_dir.mkdir(parents=True)
+            prepare = getattr(backend, "prepare", None)
+            if prepare is not None:
+                prepare(ctx)  # e.g. start slow preparations that run while the pre-render scripts do
             _run_hooks(ctx, "pre-render", hooks.pre_render)  # before any chapter runs
             files = backend.render(ctx)
             claimed = {p for p in files.values() if p is not None}
@@ -353,6 +359,9 @@ def run_pipeline(project_dir: Path, backend: Backend, formats: list[str], use_ca
                     if isinstance(e, PermissionError) or e.errno == errno.EROFS else "")
             raise RenderError(f"{where}: {e.strerror or e}; {target.name}/ was left as it was.{hint}") from None
         finally:
+            finish = getattr(backend, "finish", None)
+            if finish is not None:
+                finish()
             if out is not None:
                 shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(work, ignore_errors=True)

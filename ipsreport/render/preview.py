@@ -10,6 +10,15 @@ project's package) and re-renders HTML only:
   the chapters whose code, data or engine changed, in kernels forked from one process that keeps the heavy
   modules imported for the whole session.
 
+Between edits every chapter with code has a *warm kernel* waiting (:meth:`KernelPool.prestart
+<ipsreport.render.execute.KernelPool.prestart>`): forked, started, the engine's setup run and the modules of the
+chapter's last run imported, but none of its code run. A code edit runs the chapter in it, so the chapter starts
+from a clean namespace without paying for the kernel's start or its imports; the run's results file is set by the
+run itself. Each warm kernel serves one run; a new one is prepared after every render, in the background. Any
+change other than a ``.qmd`` source (the project's code, data, ``_quarto.yml``) ends the waiting kernels first,
+since they imported the old code; a change of ``_quarto.yml`` also restarts the process they are forked from
+(its list of preloaded modules may have changed).
+
 Pages are served with a small script that asks ``/__preview__/state`` every 300 ms and reloads the page when a
 render finished. A render that fails leaves the last good pages in place; the error is printed in the terminal
 and shown at the top of every served page (as text) until a render succeeds.
@@ -151,12 +160,44 @@ class _Renderer:
         self.pool: _execute.KernelPool | None = None
         self.outputs: dict[str, _execute.ChapterOutput] = {}
         self.output_dir: Path | None = None
+        self._warmer: _Warmer | None = None
 
     def close(self) -> None:
+        if self._warmer is not None:
+            self._warmer.stop(wait=30)
         if self.pool is not None:
             self.pool.close()
         _execute.SHARED_POOL = None
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _forget_kernels(self, changed: set[Path]) -> None:
+        """Warm kernels imported the project's code as it was: any change but a ``.qmd`` source ends them."""
+        if self.pool is None or all(p.suffix == ".qmd" for p in changed):
+            return
+        if self._warmer is not None:
+            self._warmer.stop()
+            self._warmer = None
+        if any(p.name == "_quarto.yml" for p in changed):
+            self.pool.close()
+            self.pool = _execute.SHARED_POOL = None
+        else:
+            self.pool.discard_spares()
+
+    def _warm(self, first: list[str]) -> None:
+        """Prepare a warm kernel for every chapter with code, those just executed first (in the background)."""
+        from .project import read_book
+        from .qmd import read_qmd
+
+        if self.pool is None:
+            return
+        book = read_book(self.root)
+        chapters = [ch for ch in book.chapters if read_qmd(book.root, ch.path).needs_kernel]
+        chapters.sort(key=lambda ch: ch.path not in first)
+        if self._warmer is None or self._warmer.pool is not self.pool:
+            if self._warmer is not None:
+                self._warmer.stop()
+            self._warmer = _Warmer(self.pool, lambda n: self._say(f"warm kernels ready for {n} chapters", "dim"))
+        self._warmer.want(book, chapters)
 
     def _say(self, message: str, style: str = "") -> None:
         if self.console is not None:
@@ -172,7 +213,15 @@ class _Renderer:
         if self.pool is None:
             self.pool = _execute.kernel_pool(self.root, self.scratch, read_config(self.root))
             _execute.SHARED_POOL = self.pool
-        summary = render_book(self.root, formats=["html"], engine="builtin")
+        warm_before = _execute.WARM_KERNELS
+        if self._warmer is not None:
+            self._warmer.pause()
+        try:
+            summary = render_book(self.root, formats=["html"], engine="builtin")
+        finally:
+            if self._warmer is not None:
+                self._warmer.resume()
+        warm = _execute.WARM_KERNELS - warm_before
         self.output_dir = summary.output_dir
         book = read_book(self.root)
         shared = _cache.shared_key(book)
@@ -186,7 +235,9 @@ class _Renderer:
             if hit is not None:
                 self.outputs[ch.slug] = hit
         ran = ", ".join(summary.executed) or "none"
-        self._say(f"rendered in {summary.elapsed:.1f} s (chapters executed: {ran})", "green")
+        in_warm = f"; {warm} of them in a warm kernel" if warm else ""
+        self._warm(summary.executed)  # first, so that any "ready" message after the next line is about these
+        self._say(f"rendered in {summary.elapsed:.1f} s (chapters executed: {ran}{in_warm})", "green")
 
     def prose_only(self, changed: set[Path]) -> bool:
         """Show an edit of chapters' prose without running code; False when that is not possible."""
@@ -234,8 +285,85 @@ class _Renderer:
         return True
 
     def update(self, changed: set[Path]) -> None:
-        if not self.prose_only(changed):
-            self.full()
+        if self._warmer is not None:
+            self._warmer.pause()  # the edit being shown comes first
+        try:
+            if not self.prose_only(changed):
+                self._forget_kernels(changed)
+                self.full()
+        finally:
+            if self._warmer is not None:
+                self._warmer.resume()
+
+
+class _Warmer:
+    """A background thread that keeps one warm kernel per chapter ready in ``pool``; paused while an edit is being
+    shown and for a moment after it (the edit being shown needs the processor more than the next edit's kernel
+    does; an author often saves again soon)."""
+
+    QUIET = 1.0  # seconds after an edit was shown before the next kernel is warmed
+
+    def __init__(self, pool: _execute.KernelPool, ready: Any = None) -> None:
+        self.pool = pool
+        self._ready = ready  # called with the number of chapters once every wanted kernel is warm
+        self._cond = threading.Condition()
+        self._queue: list[tuple[Any, Any]] = []
+        self._wanted: list[str] = []
+        self._round = 0  # raised by every want(): only the round that finishes says so
+        self._paused = 0  # pause() calls not yet resumed
+        self._quiet_until = time.monotonic() + self.QUIET  # the first render was just shown, too
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="preview-warm-kernels", daemon=True)
+        self._thread.start()
+
+    def want(self, book: Any, chapters: list[Any]) -> None:
+        with self._cond:
+            self._queue = [(book, ch) for ch in chapters]
+            self._wanted = [ch.slug for ch in chapters]
+            self._round += 1
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused += 1
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = max(0, self._paused - 1)
+            self._quiet_until = time.monotonic() + self.QUIET
+            self._cond.notify_all()
+
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop after the kernel being warmed (which the pool then discards, or its owner closes it); wait for
+        that at most ``wait`` seconds."""
+        with self._cond:
+            self._stopped = True
+            self._queue = []
+            self._cond.notify_all()
+        if wait:
+            self._thread.join(timeout=wait)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (self._paused or not self._queue
+                                             or time.monotonic() < self._quiet_until):
+                    wait = self._quiet_until - time.monotonic()
+                    self._cond.wait(timeout=wait if wait > 0 and not self._paused and self._queue else None)
+                if self._stopped:
+                    return
+                book, chapter = self._queue.pop(0)
+                this_round = self._round
+            if not self.pool.has_spare(chapter.slug):
+                try:
+                    self.pool.prestart(book, chapter)
+                except Exception:  # noqa: BLE001 (a kernel not warmed is forked when its chapter runs)
+                    pass
+            with self._cond:
+                done = not self._queue and this_round == self._round and not self._stopped
+                wanted = list(self._wanted)
+            if done and self._ready is not None:
+                self._ready(sum(self.pool.has_spare(slug) for slug in wanted))
 
 
 def _watch_filter(root: Path):
