@@ -490,3 +490,21 @@ def test_the_summary_shows_the_projects_printed_forms_and_points_to_its_report(p
     # The mean age moved only beyond its printed precision (38.25): not a change for the reader.
     assert "1 reported result(s) changed since the previous render (every change: _book/changes.md):" in text
     assert "fixture.employed_ips: 3 → 4" in text and "mean_age" not in text
+
+
+def test_plain_merge_leaves_out_each_chapters_own_blocks(tmp_path):
+    """Without a post-render script the engine merges the chapters' values itself; the blocks that start with
+    ``_`` (a chapter's name, its printed forms) differ between chapters and are not results."""
+    import json as _json
+    from types import SimpleNamespace
+
+    from ipsreport.render import pipeline
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(_json.dumps({"x": 1, "_chapter": "a", "_reported": {"x": {}}}))
+    b.write_text(_json.dumps({"y": 2, "x": 1, "_chapter": "b"}))
+    pipeline._merge_plain(SimpleNamespace(out=tmp_path), {"a.qmd": a, "b.qmd": b})
+    assert _json.loads((tmp_path / "results.json").read_text()) == {"x": 1, "y": 2}
+    b.write_text(_json.dumps({"x": 3}))
+    with pytest.raises(pipeline.RenderError, match="'x' registered with different values in a.qmd and b.qmd"):
+        pipeline._merge_plain(SimpleNamespace(out=tmp_path), {"a.qmd": a, "b.qmd": b})

@@ -196,13 +196,16 @@ def _write_chapter_results(ctx: RenderContext, files: dict[str, Path | None], ex
 
 
 def _merge_plain(ctx: RenderContext, files: dict[str, Path | None]) -> None:
-    """No post-render script: merge the chapters' values; a key with two different values is an error."""
+    """No post-render script: merge the chapters' values; a key with two different values is an error. Keys
+    starting with ``_`` are a chapter's own blocks (its name, its printed forms), not results, and are left out."""
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for chapter, path in files.items():
         if path is None:
             continue
         for key, value in _load_object(path, "results of").items():
+            if key.startswith("_"):
+                continue
             if key in merged and merged[key] != value:
                 raise RenderError(f"results.json: {key!r} registered with different values in {origin[key]} "
                                   f"and {chapter}")
