@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,19 @@ def render_project(project: Path, formats: str = "html,pdf,docx") -> subprocess.
     return subprocess.run([sys.executable, "-m", "ipsreport.cli", "render", "--to", formats, "--no-cache",
                            "--engine", "builtin", "-C", str(project)],
                           capture_output=True, text=True, timeout=1200)
+
+
+@contextlib.contextmanager
+def package_snapshot(folder: Path):
+    """While active, the render cache hashes a snapshot of the ipsreport package taken now, in ``folder``: the
+    package may be edited while the tests run, and its hash is part of every cache key."""
+    from ipsreport.render import cache
+
+    snapshot = Path(folder) / "ipsreport"
+    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache, "package_dir", lambda: snapshot)
+        yield snapshot
 
 
 @pytest.fixture(scope="session")

@@ -11,18 +11,15 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from ipsreport.render import cache
 from ipsreport.render.engine import render_book
+from conftest import package_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_package(tmp_path_factory):
-    snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
-    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cache, "package_dir", lambda: snapshot)
+    with package_snapshot(tmp_path_factory.mktemp("package")):
         yield
 
 

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from ipsreport.render import RenderError, cache, execute
 from ipsreport.render.engine import render_book
 from ipsreport.render.pipeline import HookError
+from conftest import package_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 PAGES = ["index.html", "01-methods.html", "02-results.html", "references.html", "appendix-extra.html"]
@@ -23,10 +24,7 @@ CODE_CHAPTERS = ["chapters/01-methods.qmd", "chapters/02-results.qmd", "chapters
 def isolated_engine(tmp_path_factory):
     # The cache key hashes the ipsreport package, which may be edited while the tests run: hash a snapshot of it.
     # (The fixture book has no pre-render data validation: its data do not follow the project's dictionary.)
-    snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
-    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cache, "package_dir", lambda: snapshot)
+    with package_snapshot(tmp_path_factory.mktemp("package")) as snapshot:
         yield snapshot
 
 

@@ -12,9 +12,10 @@ import docx
 import pypdf
 import pytest
 
-from ipsreport.render import RenderError, cache
+from ipsreport.render import RenderError
 from ipsreport.render.manuscript import ManuscriptBackend
 from ipsreport.render.pipeline import run_pipeline
+from conftest import package_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 LABELLED = ("::: {#consort-6}\nSupported employment places people in ordinary jobs quickly and keeps supporting "
@@ -66,10 +67,7 @@ CHECKLIST = """checklists:
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_engine(tmp_path_factory):
-    snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
-    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cache, "package_dir", lambda: snapshot)
+    with package_snapshot(tmp_path_factory.mktemp("package")) as snapshot:
         yield snapshot
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ipsreport.render import RenderError, cache, engine, pdf
+from ipsreport.render import RenderError, pdf
 from ipsreport.render.engine import render_book
 from ipsreport.render.safety import check_computed_markup
+from conftest import package_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 WHERE = "chapters/02-x.qmd"
@@ -102,10 +103,7 @@ def test_long_words_get_a_break_opportunity_after_every_character():
 
 @pytest.fixture
 def isolated_engine(tmp_path):
-    snapshot = tmp_path / "package" / "ipsreport"
-    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cache, "package_dir", lambda: snapshot)
+    with package_snapshot(tmp_path / "package"):
         yield
 
 

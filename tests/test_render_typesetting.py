@@ -15,13 +15,14 @@ from lxml import etree
 from PIL import ImageFont
 
 from ipsreport import figures
-from ipsreport.render import RenderError, cache, engine, pandoc
+from ipsreport.render import RenderError, pandoc
 from ipsreport.render.docx import CELL_MARGIN_PT, PAPER_TWIPS, table_layout
 from ipsreport.render.engine import render_book
 from ipsreport.render.execute import kernel_figure_formats
 from ipsreport.render.pdf import fit_images, render_timestamp, text_width_in, write_pdf
 from ipsreport.render.project import read_book
 from ipsreport.render.qmd import parse_qmd
+from conftest import package_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 PROJECT = Path(__file__).parent.parent
@@ -39,12 +40,9 @@ def _width_pt(text: str, size_pt: float) -> float:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    snapshot = tmp_path_factory.mktemp("package") / "ipsreport"
-    shutil.copytree(cache.package_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
     project = tmp_path_factory.mktemp("render") / "book"
     shutil.copytree(FIXTURE, project)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cache, "package_dir", lambda: snapshot)
+    with package_snapshot(tmp_path_factory.mktemp("package")), pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
         render_book(project, engine="builtin")
     return project
