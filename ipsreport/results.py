@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .format import DASH, fmt_int, fmt_num, fmt_p
+from .format import DASH, fmt_est_ci, fmt_est_ci_text, fmt_int, fmt_num, fmt_p
 from .printed import Phrase, Reported, in_prose, mark
 
 __all__ = [
@@ -338,18 +338,27 @@ def clear() -> None:
 # -- printing registered values in prose ----------------------------------------------------------------
 
 
-def reported(key: str, decimals: int | None = None) -> Reported:
-    """The registered value ``key`` as printed in prose (at ``decimals`` instead of its unit's default when
-    given). Its printed form is recorded as the one on the page."""
+def _require(key: str) -> None:
     if key not in _values:
         raise KeyError(f"result {key!r} is not registered in this chapter; register it before printing it")
-    entry = _reported[key]
-    rule = UnitRule(entry["unit"], entry["decimals"], entry["style"])
-    text = printed_form(_values[key], rule, decimals)
-    forms = entry.setdefault("printed", [])
+
+
+def _record_printed(key: str, text: str) -> None:
+    """Record ``text`` as a printed form of ``key`` on the page."""
+    forms = _reported[key].setdefault("printed", [])
     if text not in forms:
         forms.append(text)
         _write_through()
+
+
+def reported(key: str, decimals: int | None = None) -> Reported:
+    """The registered value ``key`` as printed in prose (at ``decimals`` instead of its unit's default when
+    given). Its printed form is recorded as the one on the page."""
+    _require(key)
+    entry = _reported[key]
+    rule = UnitRule(entry["unit"], entry["decimals"], entry["style"])
+    text = printed_form(_values[key], rule, decimals)
+    _record_printed(key, text)
     return Reported(key, _values[key], rule.unit, text)
 
 
@@ -362,18 +371,15 @@ def reported_p(key: str) -> Phrase:
 
 
 def reported_est_ci(estimate: str, low: str, high: str) -> Phrase:
-    """``1.76 (0.56–5.56)`` from three registered keys (``−25.2 to 24.1`` when a limit is negative), as
-    :func:`ipsreport.format.fmt_est_ci` prints it."""
-    est, lo, hi = reported(estimate), reported(low), reported(high)
-    joiner = " to " if "\u2212" in lo.text + hi.text else "\u2013"
-    return Phrase((est, " (", lo, joiner, hi, ")"))
+    """``1.76 (0.56–5.56)`` from three registered keys (``−25.2 to 24.1`` when a limit is negative):
+    :func:`ipsreport.format.fmt_est_ci` of their keyed values, at the estimate's unit's precision."""
+    return fmt_est_ci(value(estimate), value(low), value(high), _reported[estimate]["decimals"])
 
 
 def reported_est_ci_text(estimate: str, low: str, high: str) -> Phrase:
     """``1.76 (95% CI 0.56–5.56)`` from three registered keys, as :func:`ipsreport.format.fmt_est_ci_text`
     prints an estimate in running text."""
-    est, *rest = reported_est_ci(estimate, low, high).parts
-    return Phrase((est, " (95% CI ", *rest[1:]))
+    return fmt_est_ci_text(value(estimate), value(low), value(high), _reported[estimate]["decimals"])
 
 
 # -- values that remember their key: numbers printed through wording functions -----------------------------
@@ -442,10 +448,7 @@ def print_keyed(value: Any, text: str, printed: str | None = None) -> Any:
     key = getattr(value, "key", None)
     if key is None or key not in _reported:
         return text
-    forms = _reported[key].setdefault("printed", [])
-    if (printed or text) not in forms:
-        forms.append(printed or text)
-        _write_through()
+    _record_printed(key, printed or text)
     shown = Reported(key, _values[key], _reported[key]["unit"], text)
     return mark(shown) if in_prose() else shown
 
@@ -519,8 +522,7 @@ class Keyed:
 def value(key: str) -> Any:
     """The registered value ``key`` as a number that remembers its key (a string as it is), for a wording
     function that takes a number."""
-    if key not in _values:
-        raise KeyError(f"result {key!r} is not registered in this chapter; register it before printing it")
+    _require(key)
     return _keyed_value(_values[key], key)
 
 
